@@ -1,0 +1,1 @@
+"""AuditLoop engine: BPMN workflow runtime with the closed audit loop built in."""

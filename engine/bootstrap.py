@@ -1,0 +1,50 @@
+"""The composition root: build_engine(settings) wires the database and hands out units of work."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.config import Settings
+from engine.persistence.database import create_db_engine, create_schema, create_session_factory
+from engine.persistence.unit_of_work import UnitOfWork
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Engine:
+    """What the web app, the CLI and the scheduler hold: settings, the database and the clock."""
+
+    settings: Settings
+    clock: Callable[[], dt.datetime] = field(default=utc_now)
+
+    def __post_init__(self) -> None:
+        self.db = create_db_engine(self.settings.database_url)
+        self._sessions = create_session_factory(self.db)
+
+    def uow(self, *, readonly: bool = False) -> UnitOfWork:
+        """A fresh unit of work: one transaction for one service call."""
+        return UnitOfWork(self._sessions, readonly=readonly)
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def create_schema(self) -> None:
+        """Create all tables directly (tests, benchmarks); deployments use `auditloop db upgrade`."""
+        create_schema(self.db)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.db.dispose()
+
+
+def build_engine(settings: Settings | None = None, *, clock: Callable[[], dt.datetime] | None = None) -> Engine:
+    """Build the engine from settings (default: the AUDITLOOP_* environment)."""
+    return Engine(settings or Settings.from_env(), clock=clock or utc_now)

@@ -1,0 +1,1 @@
+"""The only package that imports SpiffWorkflow: parsing, scripting, serialization and the runtime facade."""

@@ -1,0 +1,1 @@
+"""Pure domain layer: values, rules and errors (standard library only)."""

@@ -1,0 +1,137 @@
+"""Frozen dataclasses the services return: what callers may see of definitions, instances, tasks and people."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person a service acts for."""
+
+    username: str
+    roles: frozenset[str]
+    unit_code: str | None = None
+    user_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+SYSTEM = Actor(username="system", roles=frozenset({"admin"}))
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    unit_code: str | None
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class VersionView:
+    id: int
+    key: str
+    version: int
+    name: str
+    content_hash: str
+    has_scripts: bool
+    created_by: str
+    created_at: dt.datetime
+    comment: str
+    start_timer: str | None
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """One process of a deploy: its version and whether that version is new."""
+
+    key: str
+    version: int
+    id: int
+    is_new: bool
+
+
+@dataclass(frozen=True)
+class DefinitionView:
+    key: str
+    name: str
+    latest_version: int
+    versions: tuple[VersionView, ...]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    instance_id: str
+    process_key: str
+    business_key: str | None
+    bpmn_id: str
+    name: str
+    lane: str | None
+    assignee: str | None
+    candidate_groups: tuple[str, ...]
+    unit: str | None
+    created_at: dt.datetime
+    due_at: dt.datetime | None
+    time_state: str
+    state: str
+    completed_at: dt.datetime | None = None
+    completed_by: str | None = None
+    form: dict[str, Any] | None = None
+    documentation: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    id: int
+    kind: str
+    at: dt.datetime
+    actor: str | None
+    task_id: str | None
+    bpmn_id: str | None
+    message: str
+    data: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: str
+    process_key: str
+    version: int
+    business_key: str | None
+    status: str
+    time_state: str | None
+    data: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    completed_at: dt.datetime | None
+    error: dict[str, Any] | None
+    tasks: tuple[TaskView, ...] = field(default_factory=tuple)
+    history: tuple[HistoryView, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list and the total behind it."""
+
+    items: tuple[Any, ...]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one scheduler sweep did."""
+
+    timers_fired: int = 0
+    instances_started: int = 0
+    time_states_changed: int = 0
+    errors: int = 0

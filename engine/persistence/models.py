@@ -1,0 +1,191 @@
+"""Tables: people, definitions and their versions, instances, the human-task projection, timers, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.persistence.base import Base, UtcDateTime
+
+OPEN = text("state = 'open'")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class DefinitionVersion(Base):
+    """One immutable published version of one executable process."""
+
+    __tablename__ = "definition_versions"
+    __table_args__ = (UniqueConstraint("process_key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_name: Mapped[str] = mapped_column(String(500))
+    source_xml: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)
+    task_properties_json: Mapped[str] = mapped_column(Text)
+    start_timer: Mapped[str | None] = mapped_column(String(200))
+    messages_json: Mapped[str] = mapped_column(Text, default="[]")
+    forms_json: Mapped[str] = mapped_column(Text, default="{}")
+    has_scripts: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class DecisionFile(Base):
+    """A deployed DMN file (latest row per name wins), used to resolve business rule tasks at deploy."""
+
+    __tablename__ = "decision_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instances"
+    __table_args__ = (
+        Index("ix_process_instances_status_key", "status", "process_key"),
+        Index("ix_process_instances_business_key", "business_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    time_state: Mapped[str | None] = mapped_column(String(8))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    state_json: Mapped[str] = mapped_column(Text)
+    data_json: Mapped[str] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_bpmn_id: Mapped[str | None] = mapped_column(String(200))
+    started_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Optimistic lock: a concurrent writer's UPDATE ... WHERE version = n matches no row.
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
+
+
+class HumanTask(Base):
+    """Projection of every human task for the inbox: typed, indexed columns, never serialized JSON."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_open_assignee", "assignee", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_human_tasks_open_lane", "lane", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_human_tasks_open_warn", "warn_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_human_tasks_open_due", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_human_tasks_completed_by", "completed_by", "completed_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    lane: Mapped[str | None] = mapped_column(String(80))
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    form_key: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    time_state: Mapped[str] = mapped_column(String(8), default="green")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    warn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Timer(Base):
+    """A BPMN timer an instance waits on, or the next firing of a timer start event; claimed with a lease."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index(
+            "ix_timers_pending_due",
+            "due_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    definition_version_id: Mapped[int | None] = mapped_column(ForeignKey("definition_versions.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    repeats_left: Mapped[int | None] = mapped_column(Integer)  # start cycles: None = forever
+    status: Mapped[str] = mapped_column(String(16))
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class MessageWait(Base):
+    """Projection of the messages each running instance waits for, for routing POST /messages."""
+
+    __tablename__ = "message_waits"
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
+    message_name: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    business_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class HistoryEvent(Base):
+    """Append-only history: who did what, when, with which data."""
+
+    __tablename__ = "history_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(80))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    message: Mapped[str] = mapped_column(Text, default="")
+    data_json: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,164 @@
+"""Read side: the inbox and instance lists, from typed projection columns (never serialized JSON)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, case, distinct, func, or_, select, union_all, update
+from sqlalchemy.orm import Session
+
+from engine.domain.views import Actor, InstanceView, Page, TaskView
+from engine.persistence import models as m
+
+H = m.HumanTask
+_STATE_RANK = case((H.time_state == "red", 0), (H.time_state == "yellow", 1), else_=2)
+
+
+def instance_lanes(session: Session, instance_id: str) -> set[str | None]:
+    return set(session.scalars(select(distinct(H.lane)).where(H.instance_id == instance_id)))
+
+
+def _unit_filter(query: Select[Any], actor: Actor, column: Any) -> Select[Any]:
+    if actor.is_admin or actor.unit_code is None:
+        return query
+    return query.where(or_(column.is_(None), column == actor.unit_code))
+
+
+def task_branches(actor: Actor, scope: str, state: str) -> list[Select[Any]]:
+    """The indexed branches whose UNION is the inbox (an OR over them defeats the partial indexes on SQLite)."""
+    base = select(H.id).where(H.state == state)
+    if state != "open":
+        return [base.where(H.completed_by == actor.username)]
+    mine = base.where(H.assignee == actor.username)
+    if actor.is_admin and scope == "all":
+        return [base]
+    group = _unit_filter(base.where(H.assignee.is_(None), H.lane.in_(sorted(actor.roles))), actor, H.unit_code)
+    if scope == "mine":
+        return [mine]
+    if scope == "group":
+        return [group]
+    no_lane = _unit_filter(base.where(H.assignee.is_(None), H.lane.is_(None)), actor, H.unit_code)
+    return [mine, group, no_lane]
+
+
+def tasks_page(
+    session: Session,
+    *,
+    actor: Actor,
+    scope: str = "all",
+    state: str = "open",
+    time_state: str | None = None,
+    process_key: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """A page of the tasks an actor may work (or has completed), overdue first, and the total."""
+    branches = task_branches(actor, scope, state)
+    extra = []
+    if time_state:
+        extra.append(H.time_state == time_state)
+    if process_key:
+        extra.append(H.process_key == process_key)
+    branches = [b.where(*extra) for b in branches]
+    ids = branches[0] if len(branches) == 1 else union_all(*branches)
+    ids_sq = ids.subquery()
+    total = session.scalar(select(func.count()).select_from(ids_sq)) or 0
+    order = [H.completed_at.desc()] if state != "open" else [_STATE_RANK, H.due_at.is_(None), H.due_at, H.created_at]
+    rows = session.scalars(
+        select(H).where(H.id.in_(select(ids_sq.c.id))).order_by(*order, H.id).limit(limit).offset(offset)
+    ).all()
+    return Page(items=tuple(_task_view(r) for r in rows), total=total, limit=limit, offset=offset)
+
+
+def _task_view(row: m.HumanTask) -> TaskView:
+    return TaskView(
+        id=row.id,
+        instance_id=row.instance_id,
+        process_key=row.process_key,
+        business_key=row.business_key,
+        bpmn_id=row.bpmn_id,
+        name=row.name,
+        lane=row.lane,
+        assignee=row.assignee,
+        candidate_groups=(row.lane,) if row.lane else (),
+        unit=row.unit_code,
+        created_at=row.created_at,
+        due_at=row.due_at,
+        time_state=row.time_state,
+        state=row.state,
+        completed_at=row.completed_at,
+        completed_by=row.completed_by,
+    )
+
+
+def instances_page(
+    session: Session,
+    *,
+    actor: Actor,
+    status: str | None,
+    process_key: str | None,
+    time_state: str | None,
+    limit: int,
+    offset: int,
+) -> Page:
+    """Instances the actor may see (admins and supervisors: all in their units; others: those they started)."""
+    query = select(m.ProcessInstance)
+    if not (actor.is_admin or "supervisor" in actor.roles):
+        worked = select(H.instance_id).where(
+            or_(H.lane.in_(sorted(actor.roles)), H.assignee == actor.username, H.completed_by == actor.username)
+        )
+        query = query.where(or_(m.ProcessInstance.started_by == actor.username, m.ProcessInstance.id.in_(worked)))
+    query = _unit_filter(query, actor, m.ProcessInstance.unit_code)
+    if status:
+        query = query.where(m.ProcessInstance.status == status)
+    if process_key:
+        query = query.where(m.ProcessInstance.process_key == process_key)
+    if time_state:
+        query = query.where(m.ProcessInstance.time_state == time_state)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(m.ProcessInstance.created_at.desc(), m.ProcessInstance.id).limit(limit).offset(offset)
+    ).all()
+    versions = dict(session.execute(select(m.DefinitionVersion.id, m.DefinitionVersion.version)).tuples().all())
+    items = tuple(
+        InstanceView(
+            id=r.id,
+            process_key=r.process_key,
+            version=versions.get(r.definition_version_id, 0),
+            business_key=r.business_key,
+            status=r.status,
+            time_state=r.time_state,
+            data={},
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            completed_at=r.completed_at,
+            error={"bpmn_id": r.error_bpmn_id, "message": r.error_message} if r.status == "error" else None,
+        )
+        for r in rows
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def refresh_time_states(session: Session, *, now: dt.datetime) -> int:
+    """Move open tasks across their warn/due thresholds (indexed on warn_at and due_at; no scan of all tasks)."""
+    to_red = session.execute(
+        update(H).where(H.state == "open", H.due_at <= now, H.time_state != "red").values(time_state="red")
+    ).rowcount  # type: ignore[attr-defined]
+    to_yellow = session.execute(
+        update(H).where(H.state == "open", H.warn_at <= now, H.time_state == "green").values(time_state="yellow")
+    ).rowcount  # type: ignore[attr-defined]
+    if to_red or to_yellow:
+        worst = (
+            select(func.min(_STATE_RANK))
+            .where(H.instance_id == m.ProcessInstance.id, H.state == "open")
+            .scalar_subquery()
+        )
+        changed = select(H.instance_id).where(H.state == "open", H.warn_at <= now)
+        session.execute(
+            update(m.ProcessInstance)
+            .where(m.ProcessInstance.id.in_(changed), m.ProcessInstance.status == "running")
+            .values(time_state=case((worst == 0, "red"), (worst == 1, "yellow"), else_="green"))
+            .execution_options(synchronize_session=False)
+        )
+    return int(to_red + to_yellow)

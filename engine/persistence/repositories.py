@@ -1,0 +1,168 @@
+"""Repositories: load and store the engine's records inside the current unit of work."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from engine.persistence import models as m
+
+
+class Repositories:
+    """Every repository over one session (one transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: object) -> None:
+        self.session.add(row)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    # -- people --------------------------------------------------------------------------------------------
+
+    def user_by_name(self, username: str) -> m.User | None:
+        return self.session.scalar(select(m.User).where(m.User.username == username))
+
+    def user_roles(self, user_id: int) -> list[str]:
+        return list(self.session.scalars(select(m.UserRole.role).where(m.UserRole.user_id == user_id)))
+
+    def token_by_hash(self, token_hash: str) -> m.ApiToken | None:
+        return self.session.scalar(
+            select(m.ApiToken).where(m.ApiToken.token_hash == token_hash, m.ApiToken.revoked_at.is_(None))
+        )
+
+    def user(self, user_id: int) -> m.User | None:
+        return self.session.get(m.User, user_id)
+
+    # -- definitions ---------------------------------------------------------------------------------------
+
+    def latest_version(self, process_key: str) -> m.DefinitionVersion | None:
+        return self.session.scalar(
+            select(m.DefinitionVersion)
+            .where(m.DefinitionVersion.process_key == process_key)
+            .order_by(m.DefinitionVersion.version.desc())
+            .limit(1)
+        )
+
+    def version(self, process_key: str, version: int) -> m.DefinitionVersion | None:
+        return self.session.scalar(
+            select(m.DefinitionVersion).where(
+                m.DefinitionVersion.process_key == process_key, m.DefinitionVersion.version == version
+            )
+        )
+
+    def version_by_id(self, version_id: int) -> m.DefinitionVersion | None:
+        return self.session.get(m.DefinitionVersion, version_id)
+
+    def all_versions(self) -> Sequence[m.DefinitionVersion]:
+        return self.session.scalars(
+            select(m.DefinitionVersion).order_by(m.DefinitionVersion.process_key, m.DefinitionVersion.version)
+        ).all()
+
+    def latest_versions(self) -> Sequence[m.DefinitionVersion]:
+        newest = (
+            select(m.DefinitionVersion.process_key, func.max(m.DefinitionVersion.version).label("v"))
+            .group_by(m.DefinitionVersion.process_key)
+            .subquery()
+        )
+        return self.session.scalars(
+            select(m.DefinitionVersion).join(
+                newest,
+                (m.DefinitionVersion.process_key == newest.c.process_key) & (m.DefinitionVersion.version == newest.c.v),
+            )
+        ).all()
+
+    def latest_decision_files(self) -> Sequence[m.DecisionFile]:
+        newest = select(func.max(m.DecisionFile.id)).group_by(m.DecisionFile.name)
+        return self.session.scalars(select(m.DecisionFile).where(m.DecisionFile.id.in_(newest))).all()
+
+    # -- instances -----------------------------------------------------------------------------------------
+
+    def instance(self, instance_id: str, *, for_update: bool = False) -> m.ProcessInstance | None:
+        query = select(m.ProcessInstance).where(m.ProcessInstance.id == instance_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def instances_waiting_for(self, message_name: str, business_key: str | None) -> list[str]:
+        query = select(m.MessageWait.instance_id).where(m.MessageWait.message_name == message_name)
+        if business_key is not None:
+            query = query.where(m.MessageWait.business_key == business_key)
+        return list(self.session.scalars(query.order_by(m.MessageWait.instance_id)))
+
+    def replace_message_waits(self, instance: m.ProcessInstance, names: list[str]) -> None:
+        self.session.execute(delete(m.MessageWait).where(m.MessageWait.instance_id == instance.id))
+        for name in names:
+            self.session.add(
+                m.MessageWait(instance_id=instance.id, message_name=name, business_key=instance.business_key)
+            )
+
+    # -- human tasks ---------------------------------------------------------------------------------------
+
+    def human_task(self, task_id: str) -> m.HumanTask | None:
+        return self.session.get(m.HumanTask, task_id)
+
+    def open_human_tasks(self, instance_id: str) -> list[m.HumanTask]:
+        return list(
+            self.session.scalars(
+                select(m.HumanTask).where(m.HumanTask.instance_id == instance_id, m.HumanTask.state == "open")
+            )
+        )
+
+    def claim_task(self, task_id: str, username: str | None, expected: str | None) -> bool:
+        """Set the assignee only if it is still `expected` (compare-and-set: two claims, one winner)."""
+        cond = m.HumanTask.assignee.is_(None) if expected is None else m.HumanTask.assignee == expected
+        result = self.session.execute(
+            update(m.HumanTask)
+            .where(m.HumanTask.id == task_id, m.HumanTask.state == "open", cond)
+            .values(assignee=username)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- timers --------------------------------------------------------------------------------------------
+
+    def pending_timers(self, instance_id: str) -> list[m.Timer]:
+        return list(
+            self.session.scalars(select(m.Timer).where(m.Timer.instance_id == instance_id, m.Timer.status == "pending"))
+        )
+
+    def cancel_start_timers(self, process_key: str) -> None:
+        versions = select(m.DefinitionVersion.id).where(m.DefinitionVersion.process_key == process_key)
+        self.session.execute(
+            update(m.Timer)
+            .where(m.Timer.kind == "start", m.Timer.status == "pending", m.Timer.definition_version_id.in_(versions))
+            .values(status="cancelled")
+        )
+
+    def claim_due_timers(self, *, now: dt.datetime, owner: str, lease_s: float, limit: int) -> list[m.Timer]:
+        """Lease up to `limit` due timers; SKIP LOCKED lets several schedulers share the work on PostgreSQL."""
+        query = (
+            select(m.Timer)
+            .where(m.Timer.status == "pending", m.Timer.due_at <= now)
+            .where((m.Timer.lease_until.is_(None)) | (m.Timer.lease_until < now))
+            .order_by(m.Timer.due_at)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        timers = list(self.session.scalars(query))
+        for timer in timers:
+            timer.lease_owner = owner
+            timer.lease_until = now + dt.timedelta(seconds=lease_s)
+        return timers
+
+    def timer_for_update(self, timer_id: int) -> m.Timer | None:
+        """The timer row, locked on PostgreSQL so two schedulers cannot fire it twice."""
+        return self.session.scalar(select(m.Timer).where(m.Timer.id == timer_id).with_for_update())
+
+    # -- history -------------------------------------------------------------------------------------------
+
+    def history(self, instance_id: str) -> Sequence[m.HistoryEvent]:
+        return self.session.scalars(
+            select(m.HistoryEvent).where(m.HistoryEvent.instance_id == instance_id).order_by(m.HistoryEvent.id)
+        ).all()

@@ -1,0 +1,1 @@
+"""The scheduler: one APScheduler tick that runs idempotent sweeps (timers, time states)."""

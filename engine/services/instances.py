@@ -1,0 +1,190 @@
+"""Instances: start, read, list, cancel, retry after an error, and deliver messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from engine.bpmn.runtime import ProcessRun, bundle_for
+from engine.domain.access import may_see_instance
+from engine.domain.errors import InvalidStateError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.domain.task_data import clean_task_data
+from engine.domain.views import Actor, InstanceView, Page
+from engine.persistence import models as m
+from engine.persistence import queries
+from engine.persistence.repositories import Repositories
+from engine.persistence.unit_of_work import UnitOfWork
+from engine.services import history
+from engine.services.runs import instance_view, load_run, new_instance, save_run
+
+STATUSES = ("running", "completed", "cancelled", "error")
+
+
+def start_instance(
+    uow: UnitOfWork,
+    *,
+    process_key: str,
+    actor: Actor,
+    now: dt.datetime,
+    version: int | None = None,
+    business_key: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> InstanceView:
+    """Start the latest (or the given) version with data; it runs to its first wait state in this transaction."""
+    data = clean_task_data(data)
+    if business_key is not None and (not isinstance(business_key, str) or not 0 < len(business_key) <= 200):
+        raise ValidationError({"business_key": ["must be text of 1 to 200 characters"]})
+    with uow as repos:
+        row = repos.version(process_key, version) if version is not None else repos.latest_version(process_key)
+        if row is None:
+            what = f"version {version} of {process_key}" if version is not None else process_key
+            raise NotFoundError(f"no deployed definition {what}", {"fields": {"process_key": ["not deployed"]}})
+        return _start(repos, row, data=data, business_key=business_key, actor=actor.username, now=now)
+
+
+def _start(
+    repos: Repositories,
+    row: m.DefinitionVersion,
+    *,
+    data: dict[str, Any],
+    business_key: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> InstanceView:
+    run = ProcessRun.start(bundle_for(row.id, row.spec_json), data, now=now)
+    unit = data.get("unit") if isinstance(data.get("unit"), str) else None
+    instance = new_instance(repos, row, run, business_key=business_key, unit_code=unit, actor=actor, now=now)
+    history.record(
+        repos,
+        kind="started",
+        at=now,
+        actor=actor,
+        instance_id=instance.id,
+        message=f"{row.process_key} version {row.version}",
+        data=data,
+    )
+    save_run(repos, instance, run, row, actor=actor, now=now)
+    return instance_view(repos, instance)
+
+
+def start_from_timer(repos: Repositories, row: m.DefinitionVersion, *, now: dt.datetime) -> InstanceView:
+    """Start an instance because its timer start event fired (called inside the timer's transaction)."""
+    return _start(repos, row, data={}, business_key=None, actor="scheduler", now=now)
+
+
+def get_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor) -> InstanceView:
+    """An instance with its open tasks and full history, if the actor may see it."""
+    with uow as repos:
+        instance = _visible(repos, instance_id, actor)
+        return instance_view(repos, instance)
+
+
+def list_instances(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    status: str | None = None,
+    process_key: str | None = None,
+    time_state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """A page of instances the actor may see, newest first."""
+    if status is not None and status not in STATUSES:
+        raise ValidationError({"status": [f"must be one of {', '.join(STATUSES)}"]})
+    with uow as repos:
+        return queries.instances_page(
+            repos.session,
+            actor=actor,
+            status=status,
+            process_key=process_key,
+            time_state=time_state,
+            limit=limit,
+            offset=offset,
+        )
+
+
+def cancel_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.datetime) -> InstanceView:
+    """Cancel a running (or failed) instance: its open tasks and timers end, history says who did it."""
+    with uow as repos:
+        instance = _visible(repos, instance_id, actor, for_update=True)
+        if not (actor.is_admin or "supervisor" in actor.roles or instance.started_by == actor.username):
+            raise PermissionDeniedError("only admins, supervisors and the person who started it may cancel")
+        if instance.status not in ("running", "error"):
+            raise InvalidStateError(f"the instance is {instance.status}; only running instances can be cancelled")
+        run, version = load_run(repos, instance)
+        run.cancel()
+        save_run(repos, instance, run, version, actor=actor.username, now=now, status="cancelled")
+        return instance_view(repos, instance)
+
+
+def retry_instance(
+    uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.datetime, data: dict[str, Any] | None = None
+) -> InstanceView:
+    """Admin: rerun the failed step of an instance in error, with corrected data merged in."""
+    if not actor.is_admin:
+        raise PermissionDeniedError("only admins may retry a failed instance")
+    data = clean_task_data(data)
+    with uow as repos:
+        instance = _visible(repos, instance_id, actor, for_update=True)
+        if instance.status != "error":
+            raise InvalidStateError(f"the instance is {instance.status}, not in error")
+        run, version = load_run(repos, instance)
+        history.record(
+            repos,
+            kind="retried",
+            at=now,
+            actor=actor.username,
+            instance_id=instance.id,
+            bpmn_id=instance.error_bpmn_id,
+            data=data,
+        )
+        instance.status = "running"  # so a repeated failure is recorded as a new error
+        run.retry(data, now=now)
+        save_run(repos, instance, run, version, actor=actor.username, now=now)
+        return instance_view(repos, instance)
+
+
+def deliver_message(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    actor: Actor,
+    now: dt.datetime,
+    correlation_key: str | None = None,
+    payload: Any = None,
+) -> list[str]:
+    """Deliver a BPMN message to the instances waiting for it (matched on business key when one is given)."""
+    if not isinstance(name, str) or not name:
+        raise ValidationError({"name": ["the message name is required"]})
+    payload = clean_task_data({"payload": payload})["payload"]
+    delivered = []
+    with uow as repos:
+        for instance_id in repos.instances_waiting_for(name, correlation_key):
+            instance = repos.instance(instance_id, for_update=True)
+            if instance is None or instance.status != "running":
+                continue
+            run, version = load_run(repos, instance)
+            if run.deliver_message(name, payload, now=now):
+                history.record(
+                    repos,
+                    kind="message_delivered",
+                    at=now,
+                    actor=actor.username,
+                    instance_id=instance.id,
+                    message=name,
+                    data={"payload": payload},
+                )
+                save_run(repos, instance, run, version, actor=actor.username, now=now)
+                delivered.append(instance.id)
+    return delivered
+
+
+def _visible(repos: Repositories, instance_id: str, actor: Actor, *, for_update: bool = False) -> m.ProcessInstance:
+    instance = repos.instance(instance_id, for_update=for_update)
+    if instance is None:
+        raise NotFoundError(f"no instance {instance_id}")
+    lanes = queries.instance_lanes(repos.session, instance.id)
+    if not may_see_instance(actor, unit_code=instance.unit_code, lanes=lanes, started_by=instance.started_by):
+        raise NotFoundError(f"no instance {instance_id}")  # 404, not 403: do not confirm it exists
+    return instance

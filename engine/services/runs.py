@@ -1,0 +1,220 @@
+"""Saving an advanced instance: state, human-task projection, timers, message waits and history, together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from engine.bpmn.runtime import ProcessRun, bundle_for
+from engine.domain import time_limits
+from engine.domain.errors import NotFoundError
+from engine.domain.views import InstanceView, TaskView
+from engine.persistence import models as m
+from engine.persistence.repositories import Repositories
+from engine.services import history
+
+
+def load_run(repos: Repositories, instance: m.ProcessInstance) -> tuple[ProcessRun, m.DefinitionVersion]:
+    """The instance's workflow, loaded against the spec of the version it started on."""
+    version = repos.version_by_id(instance.definition_version_id)
+    if version is None:
+        raise NotFoundError(f"definition version {instance.definition_version_id} is missing")
+    return ProcessRun.load(bundle_for(version.id, version.spec_json), instance.state_json), version
+
+
+def new_instance(
+    repos: Repositories,
+    version: m.DefinitionVersion,
+    run: ProcessRun,
+    *,
+    business_key: str | None,
+    unit_code: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> m.ProcessInstance:
+    """Insert the row for a just-started run (saved by save_run)."""
+    instance = m.ProcessInstance(
+        id=str(uuid.uuid4()),
+        definition_version_id=version.id,
+        process_key=version.process_key,
+        business_key=business_key,
+        status="running",
+        unit_code=unit_code,
+        state_json="{}",
+        data_json="{}",
+        started_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    repos.add(instance)
+    return instance
+
+
+def save_run(
+    repos: Repositories,
+    instance: m.ProcessInstance,
+    run: ProcessRun,
+    version: m.DefinitionVersion,
+    *,
+    actor: str | None,
+    now: dt.datetime,
+    status: str | None = None,
+) -> None:
+    """Store the run's state and bring every projection of the instance in line with it."""
+    was_error = instance.status == "error"
+    instance.state_json = run.dump()
+    instance.data_json = json.dumps(run.data, ensure_ascii=False, default=str)
+    instance.status = status or run.status
+    instance.updated_at = now
+    error = run.error
+    instance.error_message = error.message if error else None
+    instance.error_bpmn_id = error.bpmn_id if error else None
+    if instance.status in ("completed", "cancelled") and instance.completed_at is None:
+        instance.completed_at = now
+    repos.flush()
+
+    for event in run.events:
+        history.record(
+            repos, kind=event.kind, at=now, instance_id=instance.id, bpmn_id=event.bpmn_id, message=event.name
+        )
+    run.events.clear()
+    if error is not None and not was_error:
+        history.record(
+            repos,
+            kind="error",
+            at=now,
+            actor=actor,
+            instance_id=instance.id,
+            task_id=error.task_id,
+            bpmn_id=error.bpmn_id,
+            message=error.message,
+        )
+    if instance.status in ("completed", "cancelled"):
+        history.record(repos, kind=instance.status, at=now, actor=actor, instance_id=instance.id)
+
+    _sync_timers(repos, instance, run, now)
+    _sync_tasks(repos, instance, run, version, now)
+    repos.replace_message_waits(instance, run.waiting_messages() if instance.status == "running" else [])
+
+
+def _sync_timers(repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, now: dt.datetime) -> None:
+    waiting = {t.task_id: t for t in run.timers()} if instance.status == "running" else {}
+    for row in repos.pending_timers(instance.id):
+        timer = waiting.pop(row.task_id or "", None)
+        if timer is None:
+            row.status, row.fired_at = "done", now
+        elif timer.due_at != row.due_at:
+            row.due_at, row.lease_owner, row.lease_until = timer.due_at, None, None
+    for timer in waiting.values():
+        repos.add(
+            m.Timer(
+                kind="event",
+                instance_id=instance.id,
+                task_id=timer.task_id,
+                bpmn_id=timer.bpmn_id,
+                due_at=timer.due_at,
+                status="pending",
+            )
+        )
+
+
+def _sync_tasks(
+    repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, version: m.DefinitionVersion, now: dt.datetime
+) -> None:
+    open_now = {t.id: t for t in run.open_tasks()} if instance.status in ("running", "error") else {}
+    for row in repos.open_human_tasks(instance.id):
+        if open_now.pop(row.id, None) is None:
+            row.state = "cancelled"
+            history.record(
+                repos,
+                kind="task_cancelled",
+                at=now,
+                instance_id=instance.id,
+                task_id=row.id,
+                bpmn_id=row.bpmn_id,
+                message=row.name,
+            )
+    if open_now:
+        properties = json.loads(version.task_properties_json)
+        boundary_due = {t.attached_to: t.due_at for t in run.timers() if t.attached_to}
+        for task in open_now.values():
+            props: dict[str, Any] = properties.get(task.bpmn_id, {})
+            due_at = _due_at(props.get("time_limit"), boundary_due.get(task.id), now)
+            warn_at = time_limits.warn_at(now, due_at) if due_at else None
+            repos.add(
+                m.HumanTask(
+                    id=task.id,
+                    instance_id=instance.id,
+                    process_key=instance.process_key,
+                    business_key=instance.business_key,
+                    bpmn_id=task.bpmn_id,
+                    name=task.name,
+                    lane=props.get("lane") or task.lane,
+                    unit_code=instance.unit_code,
+                    form_key=props.get("form"),
+                    state="open",
+                    time_state=time_limits.time_state(now, warn_at, due_at).value,
+                    created_at=now,
+                    due_at=due_at,
+                    warn_at=warn_at,
+                )
+            )
+    repos.flush()
+    states = [t.time_state for t in repos.open_human_tasks(instance.id)]
+    worst = time_limits.worst(states)
+    instance.time_state = worst.value if worst else None
+
+
+def _due_at(time_limit: str | None, boundary_due: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
+    if time_limit:
+        return now + time_limits.parse_duration(time_limit)
+    return boundary_due
+
+
+def task_view(row: m.HumanTask, *, form: dict[str, Any] | None = None, documentation: str | None = None) -> TaskView:
+    return TaskView(
+        id=row.id,
+        instance_id=row.instance_id,
+        process_key=row.process_key,
+        business_key=row.business_key,
+        bpmn_id=row.bpmn_id,
+        name=row.name,
+        lane=row.lane,
+        assignee=row.assignee,
+        candidate_groups=(row.lane,) if row.lane else (),
+        unit=row.unit_code,
+        created_at=row.created_at,
+        due_at=row.due_at,
+        time_state=row.time_state,
+        state=row.state,
+        completed_at=row.completed_at,
+        completed_by=row.completed_by,
+        form=form,
+        documentation=documentation,
+    )
+
+
+def instance_view(repos: Repositories, instance: m.ProcessInstance, *, with_history: bool = True) -> InstanceView:
+    version = repos.version_by_id(instance.definition_version_id)
+    tasks = tuple(task_view(t) for t in repos.open_human_tasks(instance.id))
+    events = tuple(history.history_view(h) for h in repos.history(instance.id)) if with_history else ()
+    error = (
+        {"bpmn_id": instance.error_bpmn_id, "message": instance.error_message} if instance.status == "error" else None
+    )
+    return InstanceView(
+        id=instance.id,
+        process_key=instance.process_key,
+        version=version.version if version else 0,
+        business_key=instance.business_key,
+        status=instance.status,
+        time_state=instance.time_state,
+        data=json.loads(instance.data_json),
+        created_at=instance.created_at,
+        updated_at=instance.updated_at,
+        completed_at=instance.completed_at,
+        error=error,
+        tasks=tasks,
+        history=events,
+    )

@@ -1,0 +1,195 @@
+"""Human tasks: the inbox, reading one task with its form, claiming, releasing and completing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from engine.domain.access import may_see_unit, may_work_task
+from engine.domain.errors import ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.domain.forms import validate_form_data
+from engine.domain.task_data import clean_task_data
+from engine.domain.views import Actor, InstanceView, Page, TaskView
+from engine.persistence import models as m
+from engine.persistence import queries
+from engine.persistence.repositories import Repositories
+from engine.persistence.unit_of_work import UnitOfWork
+from engine.services import history
+from engine.services.runs import instance_view, load_run, save_run, task_view
+
+SCOPES = ("mine", "group", "all")
+STATES = ("open", "completed")
+TIME_STATES = ("green", "yellow", "red")
+
+
+def list_tasks(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    scope: str = "all",
+    state: str = "open",
+    time_state: str | None = None,
+    process_key: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """The actor's inbox: tasks assigned to them, their roles' unclaimed tasks, or what they completed."""
+    problems = {}
+    if scope not in SCOPES:
+        problems["scope"] = [f"must be one of {', '.join(SCOPES)}"]
+    if state not in STATES:
+        problems["state"] = [f"must be one of {', '.join(STATES)}"]
+    if time_state is not None and time_state not in TIME_STATES:
+        problems["time_state"] = [f"must be one of {', '.join(TIME_STATES)}"]
+    if not 1 <= limit <= 500:
+        problems["limit"] = ["must be between 1 and 500"]
+    if offset < 0:
+        problems["offset"] = ["must not be negative"]
+    if problems:
+        raise ValidationError(problems)
+    with uow as repos:
+        return queries.tasks_page(
+            repos.session,
+            actor=actor,
+            scope=scope,
+            state=state,
+            time_state=time_state,
+            process_key=process_key,
+            limit=limit,
+            offset=offset,
+        )
+
+
+def get_task(uow: UnitOfWork, *, task_id: str, actor: Actor) -> TaskView:
+    """One task with its form definition and instructions."""
+    with uow as repos:
+        row = _task(repos, task_id)
+        if not (
+            may_work_task(actor, lane=row.lane, assignee=row.assignee, unit_code=row.unit_code)
+            or row.completed_by == actor.username
+            or ("supervisor" in actor.roles and may_see_unit(actor, row.unit_code))
+        ):
+            raise NotFoundError(f"no task {task_id}")
+        version = _version_of(repos, row)
+        props = json.loads(version.task_properties_json).get(row.bpmn_id, {})
+        form = json.loads(version.forms_json).get(row.form_key) if row.form_key else None
+        return task_view(row, form=form, documentation=props.get("documentation"))
+
+
+def claim_task(uow: UnitOfWork, *, task_id: str, actor: Actor, now: dt.datetime) -> TaskView:
+    """Take a task of one's role for oneself; 409 when someone else holds it."""
+    with uow as repos:
+        row = _workable(repos, task_id, actor)
+        if row.assignee == actor.username:
+            return task_view(row)
+        if not repos.claim_task(task_id, actor.username, expected=None):
+            repos.session.refresh(row)
+            raise ConflictError(f"the task is already claimed by {row.assignee}", {"assignee": row.assignee})
+        repos.session.refresh(row)
+        history.record(
+            repos,
+            kind="task_claimed",
+            at=now,
+            actor=actor.username,
+            instance_id=row.instance_id,
+            task_id=row.id,
+            bpmn_id=row.bpmn_id,
+            message=row.name,
+        )
+        return task_view(row)
+
+
+def unclaim_task(uow: UnitOfWork, *, task_id: str, actor: Actor, now: dt.datetime) -> TaskView:
+    """Give a claimed task back to its role (the assignee or an admin)."""
+    with uow as repos:
+        row = _workable(repos, task_id, actor)
+        if row.assignee is None:
+            return task_view(row)
+        if row.assignee != actor.username and not actor.is_admin:
+            raise PermissionDeniedError(f"only {row.assignee} or an admin may release this task")
+        previous = row.assignee
+        repos.claim_task(task_id, None, expected=previous)
+        repos.session.refresh(row)
+        history.record(
+            repos,
+            kind="task_unclaimed",
+            at=now,
+            actor=actor.username,
+            instance_id=row.instance_id,
+            task_id=row.id,
+            bpmn_id=row.bpmn_id,
+            message=row.name,
+            data={"previous": previous},
+        )
+        return task_view(row)
+
+
+def complete_task(
+    uow: UnitOfWork, *, task_id: str, data: dict[str, Any] | None, actor: Actor, now: dt.datetime
+) -> InstanceView:
+    """Complete a task with form data and advance its instance, all in one transaction; exactly one completion wins."""
+    data = clean_task_data(data)
+    with uow as repos:
+        row = _task(repos, task_id)
+        # Lock the instance first, then re-read the task: a racing completion is seen as done, not redone.
+        instance = repos.instance(row.instance_id, for_update=True)
+        if instance is None:
+            raise NotFoundError(f"no task {task_id}")
+        repos.session.refresh(row)
+        _check_may_work(row, actor)
+        version = _version_of(repos, row)
+        form = json.loads(version.forms_json).get(row.form_key) if row.form_key else None
+        data = validate_form_data(form, data)
+        run, version = load_run(repos, instance)
+        run.complete(task_id, data, now=now)
+        row.state, row.completed_at, row.completed_by = "completed", now, actor.username
+        on_behalf = row.assignee if row.assignee not in (None, actor.username) else None
+        history.record(
+            repos,
+            kind="task_completed",
+            at=now,
+            actor=actor.username,
+            instance_id=instance.id,
+            task_id=row.id,
+            bpmn_id=row.bpmn_id,
+            message=row.name,
+            data={
+                "data": data,
+                **({"on_behalf_of": on_behalf} if on_behalf else {}),
+                **({"as_admin": True} if actor.is_admin and row.lane not in actor.roles else {}),
+            },
+        )
+        save_run(repos, instance, run, version, actor=actor.username, now=now)
+        return instance_view(repos, instance)
+
+
+def _task(repos: Repositories, task_id: str) -> m.HumanTask:
+    row = repos.human_task(task_id)
+    if row is None:
+        raise NotFoundError(f"no task {task_id}")
+    return row
+
+
+def _workable(repos: Repositories, task_id: str, actor: Actor) -> m.HumanTask:
+    row = _task(repos, task_id)
+    _check_may_work(row, actor)
+    return row
+
+
+def _check_may_work(row: m.HumanTask, actor: Actor) -> None:
+    if row.state != "open":
+        by = f" by {row.completed_by}" if row.completed_by else ""
+        raise InvalidStateError(f"the task was already {row.state}{by}", {"state": row.state})
+    if not may_work_task(actor, lane=row.lane, assignee=row.assignee, unit_code=row.unit_code):
+        raise PermissionDeniedError(f"this task belongs to the role {row.lane}; you are not a member")
+    if row.assignee not in (None, actor.username) and not actor.is_admin:
+        raise ConflictError(f"the task is claimed by {row.assignee}", {"assignee": row.assignee})
+
+
+def _version_of(repos: Repositories, row: m.HumanTask) -> m.DefinitionVersion:
+    instance = repos.instance(row.instance_id)
+    version = repos.version_by_id(instance.definition_version_id) if instance else None
+    if version is None:
+        raise NotFoundError(f"no task {row.id}")
+    return version

@@ -1,0 +1,101 @@
+"""People: create users with roles, sign in with a password, API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from engine.domain.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from engine.domain.views import Actor, UserView
+from engine.persistence import models as m
+from engine.persistence.unit_of_work import UnitOfWork
+
+_HASHER = PasswordHasher()
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
+_ROLE = re.compile(r"^[^\s,][^,]{0,79}$")
+TOKEN_PREFIX = "al_"  # noqa: S105 - a prefix, not a secret
+# Verifying against a dummy hash keeps the timing of "no such user" equal to "wrong password".
+_DUMMY_HASH = _HASHER.hash("auditloop-dummy-password")
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256-bit random: a fast hash is enough and lets us look them up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(
+    uow: UnitOfWork,
+    *,
+    username: str,
+    roles: list[str],
+    now: dt.datetime,
+    password: str | None = None,
+    unit_code: str | None = None,
+    display_name: str = "",
+) -> UserView:
+    """Create a user with roles (free-form names; `admin` is the administrator role)."""
+    problems: dict[str, list[str]] = {}
+    if not _NAME.match(username or ""):
+        problems["username"] = ["use 1–80 letters, digits, _ . @ or -"]
+    bad_roles = [r for r in roles if not _ROLE.match(r)]
+    if not roles or bad_roles:
+        problems["role"] = ["give at least one role; a role name has no commas and no leading space"]
+    if password is not None and len(password) < 8:
+        problems["password"] = ["must be at least 8 characters"]
+    if problems:
+        raise ValidationError(problems)
+    with uow as repos:
+        if repos.user_by_name(username) is not None:
+            raise ConflictError(f"user {username} already exists", {"fields": {"username": ["already taken"]}})
+        user = m.User(
+            username=username,
+            display_name=display_name or username,
+            password_hash=_HASHER.hash(password) if password else None,
+            unit_code=unit_code,
+            is_active=True,
+            created_at=now,
+        )
+        repos.add(user)
+        repos.flush()
+        for role in sorted(set(roles)):
+            repos.add(m.UserRole(user_id=user.id, role=role))
+        return UserView(user.id, user.username, user.display_name, tuple(sorted(set(roles))), unit_code, True)
+
+
+def authenticate(uow: UnitOfWork, *, username: str, password: str) -> Actor:
+    """The actor for a username and password; one message for every failure so it does not leak which part."""
+    with uow as repos:
+        user = repos.user_by_name(username)
+        try:
+            _HASHER.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            raise AuthenticationError("wrong username or password") from None
+        if user is None or not user.password_hash or not user.is_active:
+            raise AuthenticationError("wrong username or password")
+        return Actor(user.username, frozenset(repos.user_roles(user.id)), user.unit_code, user.id)
+
+
+def create_token(uow: UnitOfWork, *, username: str, now: dt.datetime, name: str = "") -> str:
+    """A new API token for the user; only its hash is stored, so this is the one time it is shown."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with uow as repos:
+        user = repos.user_by_name(username)
+        if user is None:
+            raise NotFoundError(f"no user named {username}")
+        repos.add(m.ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), created_at=now))
+    return token
+
+
+def actor_for_token(uow: UnitOfWork, *, token: str) -> Actor:
+    """The active user behind a bearer token."""
+    with uow as repos:
+        row = repos.token_by_hash(hash_token(token))
+        user = repos.user(row.user_id) if row is not None else None
+        if row is None or user is None or not user.is_active:
+            raise AuthenticationError("the API token is unknown, revoked or belongs to a deactivated user")
+        return Actor(user.username, frozenset(repos.user_roles(user.id)), user.unit_code, user.id)

@@ -1,0 +1,9 @@
+"""The JSON API under /api/v1 (contract: shared/API.md)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from webui.api import views  # noqa: E402,F401  - registers the routes on bp

@@ -1,0 +1,60 @@
+"""marshmallow schemas: every API input is loaded here before a service sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class StartInstanceSchema(_Strict):
+    process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class CompleteTaskSchema(_Strict):
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class RetrySchema(_Strict):
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class MessageSchema(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    correlation_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    payload = fields.Raw(load_default=None, allow_none=True)
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class TaskListArgs(PageArgs):
+    scope = fields.String(load_default="all", validate=validate.OneOf(["mine", "group", "all"]))
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed"]))
+    time_state = fields.String(load_default=None, validate=validate.OneOf(["green", "yellow", "red"]))
+    process_key = fields.String(load_default=None)
+
+
+class InstanceListArgs(PageArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(["running", "completed", "cancelled", "error"]))
+    process_key = fields.String(load_default=None)
+    time_state = fields.String(load_default=None, validate=validate.OneOf(["green", "yellow", "red"]))
+
+
+class DeployArgs(Schema):
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _nothing(self, data: dict[str, Any], **_: Any) -> None:
+        if not isinstance(data.get("comment", ""), str):
+            raise ValidationError("comment must be text", "comment")
