@@ -118,8 +118,8 @@ class ProcessRun:
                 # refresh_timers() first: do_engine_steps() only refreshes at its end, leaving fired timers unrun.
                 self._wf.refresh_timers()
                 self._wf.do_engine_steps(did_complete_task=self._record)
-            except Exception as exc:
-                return script_error(exc)
+            except Exception as exc:  # any failure of a diagram's code becomes the instance's error state
+                return self._failed(exc)
         return self.error
 
     def complete(self, task_id: str, data: dict[str, Any], *, now: dt.datetime) -> ScriptError | None:
@@ -129,8 +129,8 @@ class ProcessRun:
             task.set_data(**data)
             try:
                 task.run()
-            except Exception as exc:
-                return script_error(exc)
+            except Exception as exc:  # a failing post-script puts the instance in error too
+                return self._failed(exc)
         return self.advance(now=now)
 
     def retry(self, data: dict[str, Any], *, now: dt.datetime) -> ScriptError | None:
@@ -244,6 +244,14 @@ class ProcessRun:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise InvalidStateError(f"task {task_id} is not open", {"state": TaskState.get_name(task.state)})
         return task
+
+    def _failed(self, exc: Exception) -> ScriptError:
+        error = script_error(exc)
+        failed = self._wf.get_next_task(state=TaskState.ERROR)
+        if failed is not None:
+            # Kept in the task's state so the message survives save and load.
+            failed.internal_data["error"] = error.message
+        return error
 
     def _record(self, task: Any) -> None:
         definition = getattr(task.task_spec, "event_definition", None)

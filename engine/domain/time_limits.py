@@ -15,15 +15,14 @@ class TimeState(StrEnum):
 
 _RANK = {TimeState.GREEN: 0, TimeState.YELLOW: 1, TimeState.RED: 2}
 
-# Until admin-editable rules exist: yellow once 75% of the time is used or less than 24 h remain.
+# Until admin-editable rules exist: yellow once 75% of the time is used. ("Or under 24 h left" would
+# make every limit of a day or less yellow from its first second, so it waits for per-step rules.)
 DEFAULT_YELLOW_SHARE = 0.75
-DEFAULT_YELLOW_LEFT = dt.timedelta(hours=24)
 
 
 def warn_at(created_at: dt.datetime, due_at: dt.datetime) -> dt.datetime:
     """The moment a task turns yellow under the default rule."""
-    by_share = created_at + (due_at - created_at) * DEFAULT_YELLOW_SHARE
-    return min(by_share, max(created_at, due_at - DEFAULT_YELLOW_LEFT))
+    return created_at + (due_at - created_at) * DEFAULT_YELLOW_SHARE
 
 
 def time_state(now: dt.datetime, warn: dt.datetime | None, due: dt.datetime | None) -> TimeState:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class _Strict(Schema):
@@ -53,8 +51,4 @@ class InstanceListArgs(PageArgs):
 
 class DeployArgs(Schema):
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
-
-    @validates_schema
-    def _nothing(self, data: dict[str, Any], **_: Any) -> None:
-        if not isinstance(data.get("comment", ""), str):
-            raise ValidationError("comment must be text", "comment")
+    filename = fields.String(load_default=None, validate=validate.Regexp(r"^[\w.-]{1,200}\.(bpmn|dmn)$"))

@@ -54,7 +54,7 @@ def openapi() -> dict[str, Any]:
 def deploy() -> tuple[dict[str, Any], int]:
     engine = _engine()
     args = schemas.DeployArgs().load(request.args)
-    files, forms = _uploaded_files()
+    files, forms = _uploaded_files(args["filename"])
     results = definitions.deploy_definition(
         engine.uow(),
         files=files,
@@ -69,7 +69,7 @@ def deploy() -> tuple[dict[str, Any], int]:
     return deploy_json(results), 201 if any(r.is_new for r in results) else 200
 
 
-def _uploaded_files() -> tuple[list[tuple[str, bytes]], dict[str, Any]]:
+def _uploaded_files(filename: str | None) -> tuple[list[tuple[str, bytes]], dict[str, Any]]:
     if request.mimetype == "multipart/form-data":
         files = [(f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("file")]
         forms: dict[str, Any] = {}
@@ -85,7 +85,7 @@ def _uploaded_files() -> tuple[list[tuple[str, bytes]], dict[str, Any]]:
     body = request.get_data()
     if not body.strip():
         raise ValidationError({"body": ["send the BPMN XML as the body (Content-Type: application/xml)"]})
-    name = request.args.get("filename") or ("upload.dmn" if b"spec/DMN/" in body[:4000] else "upload.bpmn")
+    name = filename or ("upload.dmn" if b"spec/DMN/" in body[:4000] else "upload.bpmn")
     return [(name, body)], {}
 
 
