@@ -1,0 +1,152 @@
+"""The OpenAPI document covers every /api/v1 route, its references resolve, and it serialises to JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from engine.config import Settings
+from webui import create_app
+from webui.api.openapi import openapi_document
+
+PREFIX = "/api/v1"
+HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    return create_app(Settings(database_url="sqlite:///" + str(tmp_path / "t.db"), scheduler_enabled=False))
+
+
+def _flask_routes(app: Flask) -> dict[str, set[str]]:
+    routes: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(PREFIX + "/"):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule.removeprefix(PREFIX))
+        methods = {m.lower() for m in rule.methods or ()} & HTTP_METHODS
+        routes.setdefault(path, set()).update(methods)
+    return routes
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def test_every_registered_route_is_documented_with_its_methods(app: Flask) -> None:
+    routes = _flask_routes(app)
+    paths = openapi_document()["paths"]
+    assert routes, "no /api/v1 routes registered"
+    documented = {path: {m for m in ops if m in HTTP_METHODS} for path, ops in paths.items()}
+    assert documented == routes
+
+
+def test_operation_ids_are_the_flask_endpoints(app: Flask) -> None:
+    rules = app.url_map.iter_rules()
+    endpoints = {rule.endpoint.removeprefix("api.") for rule in rules if rule.endpoint.startswith("api.")}
+    ids = [op["operationId"] for ops in openapi_document()["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == endpoints
+
+
+def test_path_parameters_match_the_template() -> None:
+    doc = openapi_document()
+    for path, ops in doc["paths"].items():
+        expected = set(re.findall(r"{([^}]+)}", path))
+        for method, op in ops.items():
+            params = [_resolve(doc, p) for p in op.get("parameters", [])]
+            in_path = {p["name"] for p in params if p["in"] == "path"}
+            assert in_path == expected, f"{method.upper()} {path}"
+            assert all(p["required"] for p in params if p["in"] == "path")
+
+
+def test_every_ref_resolves() -> None:
+    doc = openapi_document()
+    refs = set(_refs(doc))
+    assert refs
+    for reference in refs:
+        assert reference.startswith("#/components/"), reference
+        _resolve(doc, {"$ref": reference})
+
+
+def test_required_components_exist() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    for name in (
+        "Task",
+        "Instance",
+        "HistoryEvent",
+        "Definition",
+        "Version",
+        "DeployResult",
+        "TaskPage",
+        "InstancePage",
+        "Error",
+        "StartInstance",
+        "CompleteTask",
+        "Message",
+        "Retry",
+    ):
+        assert name in schemas, name
+    details = schemas["Error"]["properties"]["error"]["properties"]["details"]["properties"]
+    assert {"problems", "fields"} <= set(details)
+    assert set(schemas["Problem"]["properties"]) == {"element_id", "line", "message", "file"}
+
+
+def test_security_is_global_except_for_the_document_itself() -> None:
+    doc = openapi_document()
+    assert doc["security"] == [{"bearerAuth": []}]
+    scheme = doc["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, ops in doc["paths"].items():
+        for op in ops.values():
+            if path == "/openapi.json":
+                assert op["security"] == []
+                assert "401" not in op["responses"]
+            else:
+                assert "security" not in op
+                assert "401" in op["responses"]
+
+
+def test_complete_documents_its_refusals() -> None:
+    responses = openapi_document()["paths"]["/tasks/{task_id}/complete"]["post"]["responses"]
+    assert {"200", "401", "403", "404", "409", "422"} <= set(responses)
+
+
+def test_document_is_json_and_cached() -> None:
+    doc = openapi_document()
+    assert doc is openapi_document()
+    assert json.loads(json.dumps(doc)) == doc
+    assert doc["openapi"].startswith("3.1")
+    assert doc["info"]["title"] == "AuditLoop API"
+    assert doc["servers"] == [{"url": "/api/v1"}]
+
+
+def test_served_without_a_token(app: Flask) -> None:
+    response = app.test_client().get(PREFIX + "/openapi.json")
+    assert response.status_code == 200
+    assert response.get_json() == openapi_document()
+
+
+def _resolve(doc: dict[str, Any], node: dict[str, Any]) -> Any:
+    reference = node.get("$ref")
+    if reference is None:
+        return node
+    target: Any = doc
+    for part in reference.removeprefix("#/").split("/"):
+        assert isinstance(target, dict) and part in target, f"unresolved {reference}"
+        target = target[part]
+    return target

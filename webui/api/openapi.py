@@ -1,0 +1,722 @@
+"""The OpenAPI 3.1 document of the JSON API under /api/v1, built once from small helpers."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+Json = dict[str, Any]
+
+TIME_STATES = ["green", "yellow", "red"]
+TASK_STATES = ["open", "completed", "cancelled"]
+INSTANCE_STATUSES = ["running", "completed", "cancelled", "error"]
+FORM_FIELD_TYPES = ["string", "text", "number", "integer", "boolean", "date", "enum"]
+
+# One shared response per error status; routes reference these and may say why in their own words.
+ERRORS: dict[int, tuple[str, str]] = {
+    401: ("Unauthorized", "No valid API token: send `Authorization: Bearer <token>`."),
+    403: ("Forbidden", "The caller's roles do not allow this."),
+    404: ("NotFound", "No such object, or the caller may not see it."),
+    409: ("Conflict", "The object is not in a state that allows this, or someone else changed it first."),
+    413: ("PayloadTooLarge", "The request body is larger than the server accepts."),
+    422: ("Unprocessable", "The input was understood but is invalid; `details` names the fields or BPMN elements."),
+}
+
+
+# -- schema helpers ------------------------------------------------------------------------------------------
+
+
+def ref(name: str) -> Json:
+    """A reference to a schema in components.schemas."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(type_: str, **extra: Any) -> Json:
+    """A scalar schema that may also be null."""
+    return {"type": [type_, "null"], **extra}
+
+
+def text(description: str | None = None, **extra: Any) -> Json:
+    return _described({"type": "string", **extra}, description)
+
+
+def integer(description: str | None = None, **extra: Any) -> Json:
+    return _described({"type": "integer", **extra}, description)
+
+
+def timestamp(description: str, *, optional: bool = False) -> Json:
+    """An ISO 8601 datetime with offset (null when optional and unset)."""
+    schema = nullable("string") if optional else {"type": "string"}
+    return {**schema, "format": "date-time", "description": description}
+
+
+def array(items: Json, description: str | None = None) -> Json:
+    return _described({"type": "array", "items": items}, description)
+
+
+def free_object(description: str | None = None) -> Json:
+    """A JSON object with any keys (process data, form data)."""
+    return _described({"type": "object", "additionalProperties": True}, description)
+
+
+def obj(
+    properties: Json, *, required: list[str] | None = None, description: str | None = None, closed: bool = False
+) -> Json:
+    """An object schema; `required` defaults to every property, `closed` refuses unknown keys."""
+    schema: Json = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
+    if closed:
+        schema["additionalProperties"] = False
+    return _described(schema, description)
+
+
+def _described(schema: Json, description: str | None) -> Json:
+    return {**schema, "description": description} if description else schema
+
+
+# -- components.schemas --------------------------------------------------------------------------------------
+
+
+def _schemas() -> Json:
+    problem = obj(
+        {
+            "element_id": nullable("string", description="The BPMN element the problem is on, when there is one."),
+            "line": nullable("integer", description="Line in the file, when known."),
+            "message": text("What is wrong and what to change."),
+            "file": nullable("string", description="The uploaded file the problem is in."),
+        },
+        description="One problem found in an uploaded BPMN, DMN or form file.",
+    )
+    error = obj(
+        {
+            "error": obj(
+                {
+                    "code": text(
+                        "Stable machine-readable code, e.g. `not_found`, `invalid_state`, "
+                        "`validation_error`, `invalid_process`."
+                    ),
+                    "message": text("A sentence for people."),
+                    "details": {
+                        "type": "object",
+                        "description": "Extra facts; which keys appear depends on the error.",
+                        "properties": {
+                            "problems": array(ref("Problem"), "Deploy refusals (422 invalid_process)."),
+                            "fields": {
+                                "type": "object",
+                                "description": "Invalid input (422 validation_error): field name to messages.",
+                                "additionalProperties": array(text()),
+                            },
+                            "assignee": text("Who holds the task (409 on claim or complete)."),
+                            "state": text("The task's state when it is no longer open (409)."),
+                        },
+                        "additionalProperties": True,
+                    },
+                }
+            )
+        },
+        description="Every error response has this shape.",
+    )
+    task = obj(
+        {
+            "id": text("Task id."),
+            "instance_id": text("The instance the task belongs to."),
+            "process_key": text("Key of the process definition."),
+            "business_key": nullable("string", description="The instance's business key, if it has one."),
+            "bpmn_id": text("Id of the user task in the BPMN diagram."),
+            "name": text("Task name from the diagram."),
+            "lane": nullable("string", description="Lane (role) whose members may work the task."),
+            "assignee": nullable("string", description="User who claimed the task, if anyone."),
+            "candidate_groups": array(text(), "Roles that may work the task."),
+            "unit": nullable("string", description="Organisational unit of the case, if any."),
+            "created_at": timestamp("When the task was created."),
+            "due_at": timestamp("When the task is due, if it has a deadline.", optional=True),
+            "time_state": text("Deadline traffic light.", enum=TIME_STATES),
+            "state": text("Task state.", enum=TASK_STATES),
+            "completed_at": timestamp("When it was completed.", optional=True),
+            "completed_by": nullable("string", description="Who completed it."),
+        },
+        description="A human task.",
+    )
+    form_field = {
+        "type": "object",
+        "description": "One field of a task form.",
+        "properties": {
+            "name": text("Key of the value in the submitted data."),
+            "type": text("Value type.", enum=FORM_FIELD_TYPES, default="string"),
+            "required": {"type": "boolean", "default": False},
+            "options": array({}, "Allowed values of an enum field."),
+            "max_length": integer("Longest accepted text.", default=10_000),
+        },
+        "required": ["name"],
+        "additionalProperties": True,
+    }
+    task_detail = {
+        "description": "A task with its form definition and instructions.",
+        "allOf": [
+            ref("Task"),
+            obj(
+                {
+                    "form": {
+                        "anyOf": [
+                            {
+                                "type": "object",
+                                "properties": {"fields": array(ref("FormField"))},
+                                "additionalProperties": True,
+                            },
+                            {"type": "null"},
+                        ],
+                        "description": "The form to fill in; null when the task has none.",
+                    },
+                    "documentation": nullable("string", description="Instructions from the diagram."),
+                }
+            ),
+        ],
+    }
+    history_event = obj(
+        {
+            "id": integer(),
+            "kind": text(
+                "What happened, e.g. started, task_claimed, task_completed, message_delivered, error, "
+                "retried, timer_fired."
+            ),
+            "at": timestamp("When it happened."),
+            "actor": nullable("string", description="Who did it (`scheduler` for timers)."),
+            "task_id": nullable("string"),
+            "bpmn_id": nullable("string"),
+            "message": text("Short description."),
+            "data": {"anyOf": [free_object(), {"type": "null"}], "description": "Data recorded with the event."},
+        },
+        description="One entry of an instance's audit history.",
+    )
+    instance = obj(
+        {
+            "id": text("Instance id."),
+            "process_key": text(),
+            "version": integer("Definition version the instance runs."),
+            "business_key": nullable("string"),
+            "status": text("Instance status.", enum=INSTANCE_STATUSES),
+            "time_state": {
+                "anyOf": [{"type": "string", "enum": TIME_STATES}, {"type": "null"}],
+                "description": "Worst deadline state of its open tasks.",
+            },
+            "data": free_object("Current process data."),
+            "error": {
+                "anyOf": [obj({"bpmn_id": nullable("string"), "message": text()}), {"type": "null"}],
+                "description": "The failed step when status is `error`.",
+            },
+            "created_at": timestamp("When it started."),
+            "updated_at": timestamp("Last change."),
+            "completed_at": timestamp("When it ended.", optional=True),
+            "tasks": array(ref("Task"), "Open tasks."),
+            "history": array(ref("HistoryEvent"), "Audit history, oldest first."),
+        },
+        description="A process instance (a case).",
+    )
+    version = obj(
+        {
+            "id": integer("Version id."),
+            "key": text("Process key."),
+            "version": integer("Version number, from 1."),
+            "name": text(),
+            "content_hash": text("Hash of the deployed content."),
+            "has_scripts": {"type": "boolean", "description": "Whether the diagram contains scripts."},
+            "created_by": text(),
+            "created_at": timestamp("When it was deployed."),
+            "comment": text("Deploy comment."),
+            "start_timer": nullable("string", description="Timer that starts instances, if any."),
+        },
+        description="One immutable deployed version of a process.",
+    )
+    definition = obj(
+        {
+            "key": text(),
+            "name": text(),
+            "latest_version": integer(),
+            "versions": array(ref("Version")),
+        },
+        description="A process definition and its versions.",
+    )
+    deployed = obj(
+        {
+            "key": text(),
+            "version": integer(),
+            "id": integer(),
+            "is_new": {"type": "boolean", "description": "False when the content equals the latest version."},
+        },
+        description="One process published by a deploy.",
+    )
+    deploy_result = obj(
+        {
+            "key": nullable("string", description="Key of the first process (null when only DMN was sent)."),
+            "version": nullable("integer"),
+            "id": nullable("integer"),
+            "is_new": {"type": "boolean"},
+            "definitions": array(ref("DeployedProcess"), "Every process, when the upload held several."),
+            "decisions": array(text(), "Names of the DMN files stored, when no process was sent."),
+        },
+        required=["key", "version", "id"],
+        description="What a deploy published.",
+    )
+    return {
+        "Problem": problem,
+        "Error": error,
+        "Task": task,
+        "FormField": form_field,
+        "TaskDetail": task_detail,
+        "HistoryEvent": history_event,
+        "Instance": instance,
+        "Version": version,
+        "Definition": definition,
+        "DeployedProcess": deployed,
+        "DeployResult": deploy_result,
+        "TaskPage": _page("Task"),
+        "InstancePage": _page("Instance"),
+        "CompleteResult": obj({"instance": ref("Instance")}, description="The instance after the completion."),
+        "MessageResult": obj({"delivered_to": array(text(), "Ids of the instances that received it.")}),
+        **_request_schemas(),
+    }
+
+
+def _page(item: str) -> Json:
+    return obj(
+        {
+            "items": array(ref(item)),
+            "total": integer("Matches in all pages."),
+            "limit": integer(),
+            "offset": integer(),
+        },
+        description=f"One page of {item.lower()}s.",
+    )
+
+
+def _request_schemas() -> Json:
+    data = free_object("Values keyed by name.")
+    return {
+        "StartInstance": obj(
+            {
+                "process_key": text("Key of a deployed process.", minLength=1, maxLength=200),
+                "version": nullable(
+                    "integer", minimum=1, default=None, description="Version to start; the latest when omitted."
+                ),
+                "business_key": nullable(
+                    "string", minLength=1, maxLength=200, default=None, description="Your own reference for the case."
+                ),
+                "data": {**data, "default": {}},
+            },
+            required=["process_key"],
+            closed=True,
+        ),
+        "CompleteTask": obj(
+            {"data": {**data, "description": "The form values.", "default": {}}}, required=[], closed=True
+        ),
+        "Retry": obj(
+            {"data": {**data, "description": "Corrected data merged in before the rerun.", "default": {}}},
+            required=[],
+            closed=True,
+        ),
+        "Message": obj(
+            {
+                "name": text("BPMN message name.", minLength=1, maxLength=200),
+                "correlation_key": nullable(
+                    "string",
+                    maxLength=200,
+                    default=None,
+                    description="Deliver only to instances with this business key.",
+                ),
+                "payload": {"description": "Any JSON value handed to the receiving instances.", "default": None},
+            },
+            required=["name"],
+            closed=True,
+        ),
+    }
+
+
+# -- parameters, bodies, responses ---------------------------------------------------------------------------
+
+
+def path_param(name: str, description: str, schema: Json | None = None) -> Json:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def query_param(name: str, description: str, schema: Json) -> Json:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def param_ref(name: str) -> Json:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _parameters() -> Json:
+    return {
+        "Limit": query_param("limit", "Page size.", integer(minimum=1, maximum=500, default=50)),
+        "Offset": query_param("offset", "Items to skip.", integer(minimum=0, default=0)),
+        "TimeState": query_param("time_state", "Only this deadline state.", text(enum=TIME_STATES)),
+        "ProcessKey": query_param("process_key", "Only this process.", text()),
+        "DefinitionKey": path_param("key", "Process key."),
+        "VersionNumber": path_param("version", "Version number.", integer(minimum=1)),
+        "InstanceId": path_param("instance_id", "Instance id."),
+        "TaskId": path_param("task_id", "Task id."),
+    }
+
+
+def json_body(schema: str, description: str) -> Json:
+    return {"required": False, "description": description, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def ok(schema: Json, description: str, media_type: str = "application/json") -> Json:
+    return {"description": description, "content": {media_type: {"schema": schema}}}
+
+
+def error(status: int, why: str | None = None) -> Json:
+    """A reference to the shared error response of `status`, with this route's reason when given."""
+    reference: Json = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
+    return {**reference, "description": why} if why else reference
+
+
+def _error_responses() -> Json:
+    responses = {name: ok(ref("Error"), description) for name, description in ERRORS.values()}
+    responses[ERRORS[401][0]]["headers"] = {
+        "WWW-Authenticate": {"description": 'Always `Bearer realm="auditloop"`.', "schema": {"type": "string"}},
+    }
+    return responses
+
+
+def operation(
+    operation_id: str,
+    tag: str,
+    summary: str,
+    responses: dict[int, Json],
+    *,
+    errors: dict[int, str | None] | None = None,
+    parameters: list[Json] | None = None,
+    body: Json | None = None,
+    public: bool = False,
+) -> Json:
+    """One operation; every non-public one may answer 401, and `errors` adds the route's other refusals."""
+    refusals: dict[int, str | None] = {} if public else {401: None}
+    refusals.update(errors or {})
+    op: Json = {"operationId": operation_id, "tags": [tag], "summary": summary}
+    if parameters:
+        op["parameters"] = parameters
+    if body:
+        op["requestBody"] = body
+    op["responses"] = {str(status): response for status, response in sorted(responses.items())}
+    op["responses"].update({str(status): error(status, why) for status, why in sorted(refusals.items())})
+    if public:
+        op["security"] = []
+    return op
+
+
+# -- paths ---------------------------------------------------------------------------------------------------
+
+
+def _definition_paths() -> Json:
+    upload = {
+        "required": True,
+        "description": "The BPMN (or DMN) XML as the body, or a multipart form with one or more `file` "
+        "fields and optional `forms` JSON files (a form named `x` comes from `x.json`).",
+        "content": {
+            "application/xml": {"schema": {"type": "string", "contentMediaType": "application/xml"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": array(
+                            {"type": "string", "contentMediaType": "application/octet-stream"}, "BPMN or DMN files."
+                        ),
+                        "forms": array(
+                            {"type": "string", "contentMediaType": "application/json"},
+                            "Form definitions, one JSON file per form key.",
+                        ),
+                    },
+                    "required": ["file"],
+                },
+                "encoding": {
+                    "file": {"contentType": "application/xml, text/xml, application/octet-stream"},
+                    "forms": {"contentType": "application/json"},
+                },
+            },
+        },
+    }
+    key_version = [param_ref("DefinitionKey"), param_ref("VersionNumber")]
+    return {
+        "/definitions": {
+            "post": operation(
+                "deploy",
+                "definitions",
+                "Validate and publish BPMN/DMN files; changed content becomes a new version.",
+                {
+                    201: ok(ref("DeployResult"), "Published; at least one new version."),
+                    200: ok(ref("DeployResult"), "Nothing changed: the content equals the latest version."),
+                },
+                errors={
+                    403: "Only process owners and admins may deploy.",
+                    413: "The upload is too large.",
+                    422: "The files were refused: `details.problems` lists each problem, or `details.fields` "
+                    "names a missing file, unreadable form JSON or bad query argument.",
+                },
+                parameters=[
+                    query_param("comment", "Note stored with the new version.", text(maxLength=2000, default="")),
+                    query_param(
+                        "filename",
+                        "File name of an XML body (not multipart); decides BPMN vs DMN.",
+                        text(examples=["leave_request.bpmn"]),
+                    ),
+                ],
+                body=upload,
+            ),
+            "get": operation(
+                "list_definitions",
+                "definitions",
+                "All process definitions with their versions.",
+                {200: ok(array(ref("Definition")), "The definitions.")},
+            ),
+        },
+        "/definitions/{key}/versions/{version}": {
+            "get": operation(
+                "get_version",
+                "definitions",
+                "Metadata of one version.",
+                {200: ok(ref("Version"), "The version.")},
+                errors={404: "No such process or version."},
+                parameters=key_version,
+            ),
+        },
+        "/definitions/{key}/versions/{version}/xml": {
+            "get": operation(
+                "get_version_xml",
+                "definitions",
+                "The deployed BPMN XML of one version.",
+                {200: ok({"type": "string"}, "The XML.", "application/xml")},
+                errors={404: "No such process or version."},
+                parameters=key_version,
+            ),
+        },
+    }
+
+
+def _instance_paths() -> Json:
+    instance_id = [param_ref("InstanceId")]
+    return {
+        "/instances": {
+            "post": operation(
+                "start_instance",
+                "instances",
+                "Start a process; it runs to its first wait state before the answer. A failing script leaves "
+                "the instance in status `error` rather than failing the request.",
+                {201: ok(ref("Instance"), "The started instance with its first tasks.")},
+                errors={404: "The process (or that version) is not deployed.", 422: "Invalid body."},
+                body=json_body("StartInstance", "What to start and with which data."),
+            ),
+            "get": operation(
+                "list_instances",
+                "instances",
+                "A page of instances the caller may see, newest first.",
+                {200: ok(ref("InstancePage"), "The page.")},
+                errors={422: "Invalid query argument."},
+                parameters=[
+                    query_param("status", "Only this status.", text(enum=INSTANCE_STATUSES)),
+                    param_ref("ProcessKey"),
+                    param_ref("TimeState"),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+        },
+        "/instances/{instance_id}": {
+            "get": operation(
+                "get_instance",
+                "instances",
+                "An instance with its open tasks and full history.",
+                {200: ok(ref("Instance"), "The instance.")},
+                errors={404: "No such instance, or the caller may not see it."},
+                parameters=instance_id,
+            ),
+        },
+        "/instances/{instance_id}/cancel": {
+            "post": operation(
+                "cancel_instance",
+                "instances",
+                "Cancel a running or failed instance and its open tasks.",
+                {200: ok(ref("Instance"), "The cancelled instance.")},
+                errors={
+                    403: "Only admins, supervisors and the person who started it may cancel.",
+                    404: "No such instance, or the caller may not see it.",
+                    409: "The instance already ended, or someone changed it at the same time.",
+                },
+                parameters=instance_id,
+            ),
+        },
+        "/instances/{instance_id}/retry": {
+            "post": operation(
+                "retry_instance",
+                "instances",
+                "Admins: rerun the failed step of an instance in error.",
+                {200: ok(ref("Instance"), "The instance after the retry.")},
+                errors={
+                    403: "Only admins may retry.",
+                    404: "No such instance, or the caller may not see it.",
+                    409: "The instance is not in error, or someone changed it at the same time.",
+                    422: "Invalid body.",
+                },
+                parameters=instance_id,
+                body=json_body("Retry", "Corrected data (optional)."),
+            ),
+        },
+        "/messages": {
+            "post": operation(
+                "deliver_message",
+                "instances",
+                "Deliver a BPMN message to the instances waiting for it.",
+                {200: ok(ref("MessageResult"), "Who received it (possibly nobody).")},
+                errors={409: "A receiving instance was changed at the same time; retry.", 422: "Invalid body."},
+                body=json_body("Message", "The message."),
+            ),
+        },
+    }
+
+
+def _task_paths() -> Json:
+    task_id = [param_ref("TaskId")]
+    not_found = "No such task, or the caller may not see it."
+    return {
+        "/tasks": {
+            "get": operation(
+                "list_tasks",
+                "tasks",
+                "A page of tasks visible to the caller (the inbox).",
+                {200: ok(ref("TaskPage"), "The page.")},
+                errors={422: "Invalid query argument."},
+                parameters=[
+                    query_param(
+                        "scope",
+                        "`mine`: assigned to me; `group`: unclaimed tasks of my roles; `all`: both.",
+                        text(enum=["mine", "group", "all"], default="all"),
+                    ),
+                    query_param(
+                        "state",
+                        "Open tasks, or those the caller completed.",
+                        text(enum=["open", "completed"], default="open"),
+                    ),
+                    param_ref("TimeState"),
+                    param_ref("ProcessKey"),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+        },
+        "/tasks/{task_id}": {
+            "get": operation(
+                "get_task",
+                "tasks",
+                "One task with its form definition.",
+                {200: ok(ref("TaskDetail"), "The task.")},
+                errors={404: not_found},
+                parameters=task_id,
+            ),
+        },
+        "/tasks/{task_id}/claim": {
+            "post": operation(
+                "claim_task",
+                "tasks",
+                "Take a task of one of your roles for yourself.",
+                {200: ok(ref("Task"), "The task, now assigned to the caller.")},
+                errors={
+                    403: "The task belongs to a role the caller does not have.",
+                    404: not_found,
+                    409: "Claimed by someone else, or no longer open.",
+                },
+                parameters=task_id,
+            ),
+        },
+        "/tasks/{task_id}/unclaim": {
+            "post": operation(
+                "unclaim_task",
+                "tasks",
+                "Give a claimed task back to its role.",
+                {200: ok(ref("Task"), "The task, now unassigned.")},
+                errors={
+                    403: "Only the assignee or an admin may release it.",
+                    404: not_found,
+                    409: "The task is no longer open.",
+                },
+                parameters=task_id,
+            ),
+        },
+        "/tasks/{task_id}/complete": {
+            "post": operation(
+                "complete_task",
+                "tasks",
+                "Complete a task with its form data and advance the instance; exactly one completion wins.",
+                {200: ok(ref("CompleteResult"), "The instance after the completion.")},
+                errors={
+                    403: "The caller may not work this task (not a member of its role).",
+                    404: not_found,
+                    409: "Already completed, lost a race with another completion, or claimed by someone else.",
+                    422: "Invalid form data: `details.fields` names each field.",
+                },
+                parameters=task_id,
+                body=json_body("CompleteTask", "The form values."),
+            ),
+        },
+    }
+
+
+def _meta_paths() -> Json:
+    return {
+        "/openapi.json": {
+            "get": operation(
+                "openapi",
+                "meta",
+                "This document.",
+                {200: ok({"type": "object"}, "The OpenAPI document.")},
+                public=True,
+            ),
+        },
+    }
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (built on first call, then shared: do not mutate it)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "AuditLoop API",
+            "version": "1",
+            "description": "Deploy BPMN processes, start and follow cases, and work human tasks. "
+            'Errors are JSON `{"error": {"code", "message", "details"}}`; '
+            "datetimes are ISO 8601 with offset.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [
+            {"name": "definitions", "description": "Deployed BPMN/DMN processes and their versions."},
+            {"name": "instances", "description": "Running and finished cases, and messages to them."},
+            {"name": "tasks", "description": "Human tasks: the inbox, claiming and completing."},
+            {"name": "meta", "description": "About the API itself."},
+        ],
+        "paths": {**_definition_paths(), **_instance_paths(), **_task_paths(), **_meta_paths()},
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Send `Authorization: Bearer <token>`; create a token with "
+                    "`auditloop token create NAME`.",
+                },
+            },
+            "schemas": _schemas(),
+            "parameters": _parameters(),
+            "responses": _error_responses(),
+        },
+    }
