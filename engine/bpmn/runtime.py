@@ -12,7 +12,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util import task as bpmn_task_util
 from SpiffWorkflow.util import task as task_util
@@ -115,6 +115,7 @@ class ProcessRun:
         """Fire due timers and run engine steps until people or time must act; return the error that stopped it."""
         with engine_time(now):
             try:
+                self._collapse_missed_cycles(now)
                 # refresh_timers() first: do_engine_steps() only refreshes at its end, leaving fired timers unrun.
                 self._wf.refresh_timers()
                 self._wf.do_engine_steps(did_complete_task=self._record)
@@ -214,7 +215,8 @@ class ProcessRun:
             if value is None or not any(isinstance(d, TimerEventDefinition) for d in defs):
                 continue
             raw = value["next"] if isinstance(value, dict) else value
-            due_at = TimerEventDefinition.get_datetime(raw)
+            parsed = TimerEventDefinition.get_datetime(raw)
+            due_at = dt.datetime.combine(parsed.date(), parsed.time(), parsed.tzinfo)  # a plain datetime
             found.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, due_at, _attached_to(task)))
         return found
 
@@ -244,6 +246,22 @@ class ProcessRun:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise InvalidStateError(f"task {task_id} is not open", {"state": TaskState.get_name(task.state)})
         return task
+
+    def _collapse_missed_cycles(self, now: dt.datetime) -> None:
+        """After downtime a cycle timer fires once for the slots it missed, not once per slot (§3: bursts)."""
+        for task in self._wf.event_manager.tasks.values():
+            if not isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+                continue
+            value = task.internal_data.get("event_value")
+            if not isinstance(value, dict) or value.get("cycles") == 0 or not value.get("duration"):
+                continue
+            step = dt.timedelta(seconds=value["duration"])
+            # Keep the newest slot that is strictly past (Spiff fires on next < now) and drop the older ones.
+            missed = -(-(now - dt.datetime.fromisoformat(value["next"])) // step) - 1
+            if missed >= 1:
+                value["next"] = (dt.datetime.fromisoformat(value["next"]) + missed * step).isoformat()
+                if value["cycles"] > 0:
+                    value["cycles"] = max(value["cycles"] - missed, 1)
 
     def _failed(self, exc: Exception) -> ScriptError:
         error = script_error(exc)

@@ -51,3 +51,22 @@ def test_start_timer_schedules():
     )
     assert late is not None and late.due_at == T0 + dt.timedelta(hours=7) and late.repeats_left is None
     assert timers.next_start("R3/PT1H", fired_due_at=T0, repeats_left=0, now=T0) is None
+
+
+def test_cycle_timer_after_downtime_fires_once_not_once_per_missed_slot():
+    from SpiffWorkflow.util.task import TaskState
+
+    source = APPROVAL.parent.parent / "tests" / "fixtures" / "bpmn" / "timers.bpmn"
+    compiled = catalog.compile_definitions([catalog.SourceFile(source.name, source.read_bytes())], allow_scripts=False)
+    run = ProcessRun.start(bundle_for(2, compiled[0].spec_json), {}, now=T0)
+    run.advance(now=T0 + dt.timedelta(days=30))
+
+    def fired(spec_name: str) -> int:
+        # get_tasks(state=COMPLETED) misses branches under a waiting cycle timer (SPIFFWORKFLOW.md §7.2).
+        tasks = run._wf.get_tasks(spec_name=spec_name, state=TaskState.ANY_MASK)
+        return sum(t.state == TaskState.COMPLETED for t in tasks)
+
+    assert fired("end_r") == 1  # the endless hourly cycle: one firing for 720 missed hours
+    assert fired("end_r3") == 1
+    [endless] = [t for t in run.timers() if t.bpmn_id == "every_hour"]
+    assert T0 + dt.timedelta(days=30) <= endless.due_at < T0 + dt.timedelta(days=30, hours=1)  # on its hourly grid
