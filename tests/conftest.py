@@ -62,8 +62,9 @@ def _drop_postgres_database(url: str) -> None:
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """SQLite in a temp folder, or a fresh PostgreSQL database for tests marked `postgres`."""
-    if request.node.get_closest_marker("postgres"):
+    """SQLite in a temp folder, or a fresh PostgreSQL database for tests marked `postgres` (or given "postgres")."""
+    wanted = getattr(request, "param", None)
+    if wanted == "postgres" or (wanted is None and request.node.get_closest_marker("postgres")):
         if not POSTGRES_URL:
             pytest.skip("PostgreSQL tests skipped: set AUDITLOOP_TEST_POSTGRES_URL (make test does when it finds one)")
         url = _postgres_database()
@@ -99,3 +100,9 @@ def clerk() -> Actor:
 @pytest.fixture
 def manager() -> Actor:
     return Actor("bob", frozenset({"manager"}))
+
+
+# Integration modules run on both databases: `pytestmark = BOTH_DATABASES`.
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)

@@ -17,7 +17,10 @@ from engine.domain.errors import (
 from engine.domain.views import Actor
 from engine.scheduler import jobs
 from engine.services import definitions, instances, tasks
+from tests.conftest import BOTH_DATABASES
 from tests.helpers import deploy_approval, deploy_xml, linear_process, task
+
+pytestmark = BOTH_DATABASES
 
 
 def test_same_content_is_same_version_and_changed_content_is_next(engine, admin):
