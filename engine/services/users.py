@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -19,8 +20,12 @@ _HASHER = PasswordHasher()
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
 _ROLE = re.compile(r"^[^\s,][^,]{0,79}$")
 TOKEN_PREFIX = "al_"  # noqa: S105 - a prefix, not a secret
-# Verifying against a dummy hash keeps the timing of "no such user" equal to "wrong password".
-_DUMMY_HASH = _HASHER.hash("auditloop-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against a dummy hash keeps the timing of "no such user" equal to "wrong password"."""
+    return _HASHER.hash("auditloop-dummy-password")
 
 
 def hash_token(token: str) -> str:
@@ -72,7 +77,7 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str) -> Actor:
     with uow as repos:
         user = repos.user_by_name(username)
         try:
-            _HASHER.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+            _HASHER.verify(user.password_hash if user and user.password_hash else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             raise AuthenticationError("wrong username or password") from None
         if user is None or not user.password_hash or not user.is_active:
