@@ -16,7 +16,6 @@ from engine.domain.views import Actor
 from engine.services import definitions, users
 
 CLI_ACTOR = Actor(username="cli", roles=frozenset({"admin"}))
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credentials
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -163,6 +162,26 @@ def user_add(name: str, roles: tuple[str, ...], unit: str | None, password_stdin
 
 
 @main.group()
+def unit() -> None:
+    """Units of the organisation (city -> district/county -> station)."""
+
+
+@unit.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The unit's name.")
+@click.option("--parent", default=None, help="Code of the unit above it (none for the city company).")
+def unit_add(code: str, name: str, parent: str | None) -> None:
+    """Create a unit."""
+    engine = _engine()
+    upgrade_database(engine)
+    try:
+        view = users.add_unit(engine.uow(), code=code, name=name, parent_code=parent, actor=CLI_ACTOR, now=engine.now())
+    except EngineError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"unit {view.code} ({view.level}) created")
+
+
+@main.group()
 def token() -> None:
     """API tokens."""
 
@@ -182,20 +201,9 @@ def token_create(name: str, label: str) -> None:
 
 @main.command()
 def demo() -> None:
-    """Load the example processes and demo users (password: demo-password)."""
+    """Load a demo organisation, users (password: demo-password), published topics and cases at every stage."""
+    from cli.demo import load_demo
+
     engine = _engine()
     upgrade_database(engine)
-    root = Path(__file__).resolve().parent.parent
-    sources = [p for p in (root / "processes", root / "examples") if p.exists()]
-    files, forms = collect_files(sources)
-    if files:
-        for result in definitions.deploy_definition(
-            engine.uow(), files=files, forms=forms, actor=CLI_ACTOR, now=engine.now(), comment="demo"
-        ):
-            click.echo(f"{result.key} version {result.version}")
-    for name, roles in (("admin", ["admin"]), ("clerk", ["clerk"]), ("manager", ["manager"])):
-        try:
-            users.add_user(engine.uow(), username=name, roles=roles, password=DEMO_PASSWORD, now=engine.now())
-            click.echo(f"user {name} ({', '.join(roles)}), password {DEMO_PASSWORD}")
-        except EngineError:
-            click.echo(f"user {name} exists")
+    load_demo(engine, Path(__file__).resolve().parent.parent)

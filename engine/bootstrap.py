@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from engine.config import Settings
 from engine.persistence.database import create_db_engine, create_schema, create_session_factory
+from engine.persistence.file_store import FileStore
 from engine.persistence.unit_of_work import UnitOfWork
 
 
@@ -25,6 +26,7 @@ class Engine:
     def __post_init__(self) -> None:
         self.db = create_db_engine(self.settings.database_url)
         self._sessions = create_session_factory(self.db)
+        self.file_store = FileStore(self.settings.documents_dir)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         """A fresh unit of work: one transaction for one service call."""

@@ -16,8 +16,9 @@ class Settings:
     scheduler_enabled: bool = True
     timer_lease_s: float = 60.0
     max_upload_bytes: int = 2_000_000
-    max_request_bytes: int = 4_000_000
+    max_request_bytes: int = 21 * 1024 * 1024  # a 20 MB document plus its form fields
     processes_dir: str = "processes"
+    documents_dir: str = str(Path("instance") / "documents")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -33,5 +34,7 @@ class Settings:
             scheduler_enabled=env.get("AUDITLOOP_SCHEDULER", "on").lower() not in ("0", "off", "false", "no"),
             timer_lease_s=float(env.get("AUDITLOOP_TIMER_LEASE_S", base.timer_lease_s)),
             max_upload_bytes=int(env.get("AUDITLOOP_MAX_UPLOAD_BYTES", base.max_upload_bytes)),
+            max_request_bytes=int(env.get("AUDITLOOP_MAX_REQUEST_BYTES", base.max_request_bytes)),
             processes_dir=env.get("AUDITLOOP_PROCESSES_DIR", base.processes_dir),
+            documents_dir=env.get("AUDITLOOP_DOCUMENTS_DIR", base.documents_dir),
         )

@@ -75,8 +75,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key="test-secret", scheduler_enabled=False)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret",
+        scheduler_enabled=False,
+        documents_dir=str(tmp_path / "documents"),
+    )
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from engine.bootstrap import Engine
@@ -77,3 +78,52 @@ def linear_process(key: str, *, lane: str = "clerk", condition: str | None = Non
   </bpmn:process>
 </bpmn:definitions>
 """
+
+
+def build_org(engine: Engine) -> dict[str, Actor]:
+    """The demo organisation (units and people), each person signed in as an Actor with their units."""
+    from cli.demo import DEMO_PASSWORD, PEOPLE, SYSTEM, UNITS
+    from engine.services import users
+
+    for code, name, parent in UNITS:
+        users.add_unit(engine.uow(), code=code, name=name, parent_code=parent, actor=SYSTEM, now=engine.now())
+    people = {}
+    for username, display, roles, unit in PEOPLE:
+        users.add_user(
+            engine.uow(),
+            username=username,
+            display_name=display,
+            roles=roles,
+            unit_code=unit,
+            password=DEMO_PASSWORD,
+            now=engine.now(),
+        )
+        people[username] = users.authenticate(engine.uow(), username=username, password=DEMO_PASSWORD)
+    return people
+
+
+def deploy_processes(engine: Engine) -> None:
+    from cli import collect_files
+
+    files, forms = collect_files([ROOT / "processes"])
+    definitions.deploy_definition(
+        engine.uow(), files=files, forms=forms, actor=Actor("root", frozenset({"admin"})), now=engine.now()
+    )
+
+
+def publish_topic(engine: Engine, people: dict[str, Actor], code: str) -> None:
+    """Take a topic through the real approval process until it is active."""
+    from cli.demo import TOPICS, _publish_topic
+
+    _, name, area, criteria, thresholds = next(t for t in TOPICS if t[0] == code)
+    # Published a day ago, so its effective-date timer is due at the next tick.
+    _publish_topic(
+        engine,
+        people,
+        code=code,
+        name=name,
+        area=area,
+        criteria=criteria,
+        thresholds=thresholds,
+        at=engine.now() - dt.timedelta(days=1),
+    )

@@ -80,6 +80,9 @@ class TaskProperties:
     form: str | None
     time_limit: str | None
     required_documents: tuple[str, ...]
+    assignee_field: str | None = None  # `assignee` property: the data field naming the person it goes to
+    status: str | None = None  # `status` property: what the business record (case, topic) shows while it is open
+    record: str | None = None  # `record` property: the named recorder that files this step's data on completion
 
 
 @dataclass(frozen=True)
@@ -923,6 +926,9 @@ def _task_properties(element: Any, bpmn_id: str, lane: str | None) -> TaskProper
         form=props.get("form") or (_form_key(element) if element is not None else None),
         time_limit=props["timeLimit"].strip() if props.get("timeLimit") else None,
         required_documents=documents,
+        assignee_field=props.get("assignee") or None,
+        status=props.get("status") or None,
+        record=props.get("record") or None,
     )
 
 

@@ -8,14 +8,14 @@ SUPERVISING_ROLES = frozenset({"admin", "supervisor"})
 
 
 def may_see_unit(actor: Actor, unit_code: str | None) -> bool:
-    """A person sees items of their own unit; people without a unit (and admins) see every unit."""
-    if actor.is_admin or actor.unit_code is None or unit_code is None:
+    """A person sees items of their unit and the units below it; admins and people without a unit see all."""
+    if actor.is_admin or actor.units is None or unit_code is None:
         return True
-    return unit_code == actor.unit_code
+    return unit_code in actor.units
 
 
 def may_work_task(actor: Actor, *, lane: str | None, assignee: str | None, unit_code: str | None) -> bool:
-    """Members of the lane's role within the unit, the assignee, and admins; a task in no lane: anyone who sees it."""
+    """Members of the lane's role within the task's unit (or above it), the assignee, and admins."""
     if actor.is_admin or assignee == actor.username:
         return True
     if not may_see_unit(actor, unit_code):

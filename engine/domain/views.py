@@ -15,6 +15,8 @@ class Actor:
     roles: frozenset[str]
     unit_code: str | None = None
     user_id: int | None = None
+    # The units this person sees: their unit and those below it; None = every unit (no unit, or admin).
+    units: frozenset[str] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -22,6 +24,14 @@ class Actor:
 
 
 SYSTEM = Actor(username="system", roles=frozenset({"admin"}))
+
+
+@dataclass(frozen=True)
+class UnitView:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
 
 
 @dataclass(frozen=True)
@@ -135,3 +145,61 @@ class SweepReport:
     instances_started: int = 0
     time_states_changed: int = 0
     errors: int = 0
+
+
+@dataclass(frozen=True)
+class TopicView:
+    id: int
+    code: str
+    version: int
+    name: str
+    business_area: str
+    criteria: str
+    thresholds: dict[str, Any]
+    data_source: str
+    scope: tuple[str, ...]
+    argument: str
+    effective_date: dt.date | None
+    status: str
+    owner: str
+    instance_id: str | None
+    created_at: dt.datetime
+    published_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class RoundView:
+    round_no: int
+    notice: str
+    deadline_at: dt.datetime | None
+    measures: str
+    evidence: str
+    verdict: str | None
+    reviewer: str | None
+    comment: str
+    submitted_at: dt.datetime | None
+    reviewed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    case_no: str
+    topic_code: str | None
+    kind: str
+    target: str
+    anomaly: str
+    source: str
+    risk_level: int
+    unit: str
+    handler: str | None
+    status: str
+    findings: str
+    cause: str
+    instance_id: str | None
+    created_by: str
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+    rounds: tuple[RoundView, ...] = ()
+    documents: tuple[Any, ...] = ()
+    instance: InstanceView | None = None

@@ -39,6 +39,21 @@ class Repositories:
     def user(self, user_id: int) -> m.User | None:
         return self.session.get(m.User, user_id)
 
+    def unit(self, code: str) -> m.Unit | None:
+        return self.session.get(m.Unit, code)
+
+    def units(self) -> Sequence[m.Unit]:
+        return self.session.scalars(select(m.Unit).order_by(m.Unit.code)).all()
+
+    def unit_parents(self) -> list[tuple[str, str | None]]:
+        return [(c, p) for c, p in self.session.execute(select(m.Unit.code, m.Unit.parent_code)).tuples()]
+
+    def users_in_role(self, role: str, unit_code: str | None = None) -> list[m.User]:
+        query = select(m.User).join(m.UserRole).where(m.UserRole.role == role, m.User.is_active.is_(True))
+        if unit_code is not None:
+            query = query.where(m.User.unit_code == unit_code)
+        return list(self.session.scalars(query.order_by(m.User.username)))
+
     # -- definitions ---------------------------------------------------------------------------------------
 
     def latest_version(self, process_key: str) -> m.DefinitionVersion | None:
@@ -159,6 +174,97 @@ class Repositories:
     def timer_for_update(self, timer_id: int) -> m.Timer | None:
         """The timer row, locked on PostgreSQL so two schedulers cannot fire it twice."""
         return self.session.scalar(select(m.Timer).where(m.Timer.id == timer_id).with_for_update())
+
+    # -- audit records ---------------------------------------------------------------------------------------
+
+    def case_by_instance(self, instance_id: str) -> m.Case | None:
+        return self.session.scalar(select(m.Case).where(m.Case.instance_id == instance_id))
+
+    def case(self, case_id: int) -> m.Case | None:
+        return self.session.get(m.Case, case_id)
+
+    def topic_by_instance(self, instance_id: str) -> m.Topic | None:
+        return self.session.scalar(select(m.Topic).where(m.Topic.instance_id == instance_id))
+
+    def topic(self, topic_id: int) -> m.Topic | None:
+        return self.session.get(m.Topic, topic_id)
+
+    def topic_versions(self, code: str) -> list[m.Topic]:
+        return list(self.session.scalars(select(m.Topic).where(m.Topic.code == code).order_by(m.Topic.version)))
+
+    def all_topics(self) -> list[m.Topic]:
+        return list(self.session.scalars(select(m.Topic).order_by(m.Topic.code, m.Topic.version)))
+
+    def active_topics(self, code: str) -> list[m.Topic]:
+        return list(self.session.scalars(select(m.Topic).where(m.Topic.code == code, m.Topic.status == "active")))
+
+    def rectification_round(self, case_id: int, round_no: int) -> m.RectificationRound | None:
+        return self.session.scalar(
+            select(m.RectificationRound).where(
+                m.RectificationRound.case_id == case_id, m.RectificationRound.round_no == round_no
+            )
+        )
+
+    def rounds(self, case_id: int) -> list[m.RectificationRound]:
+        return list(
+            self.session.scalars(
+                select(m.RectificationRound)
+                .where(m.RectificationRound.case_id == case_id)
+                .order_by(m.RectificationRound.round_no)
+            )
+        )
+
+    def last_round_no(self, case_id: int) -> int:
+        found = self.session.scalar(
+            select(func.max(m.RectificationRound.round_no)).where(m.RectificationRound.case_id == case_id)
+        )
+        return int(found or 0)
+
+    def open_supervision_orders(self, case_id: int) -> list[m.SupervisionOrder]:
+        return list(
+            self.session.scalars(
+                select(m.SupervisionOrder).where(m.SupervisionOrder.case_id == case_id, m.SupervisionOrder.is_open)
+            )
+        )
+
+    def frozen_until(self, topic_code: str, target: str, now: dt.datetime) -> dt.datetime | None:
+        """The end of the white-list freeze of a target under a topic, if one is in force."""
+        return self.session.scalar(
+            select(func.max(m.WhitelistEntry.frozen_until)).where(
+                m.WhitelistEntry.topic_code == topic_code,
+                m.WhitelistEntry.target == target,
+                m.WhitelistEntry.frozen_until > now,
+            )
+        )
+
+    def next_number(self, series: str, year: int) -> int:
+        """The next number of a series in a year; the row lock serialises concurrent callers."""
+        row = self.session.scalar(
+            select(m.NumberSequence)
+            .where(m.NumberSequence.series == series, m.NumberSequence.year == year)
+            .with_for_update()
+        )
+        if row is None:
+            row = m.NumberSequence(series=series, year=year, last=0)
+            self.session.add(row)
+        row.last += 1
+        self.session.flush()
+        return row.last
+
+    def documents(self, instance_id: str, step: str | None = None) -> list[m.Document]:
+        query = select(m.Document).where(m.Document.instance_id == instance_id)
+        if step is not None:
+            query = query.where(m.Document.step == step)
+        return list(self.session.scalars(query.order_by(m.Document.id)))
+
+    def waivers(self, instance_id: str, step: str) -> list[m.DocumentWaiver]:
+        return list(
+            self.session.scalars(
+                select(m.DocumentWaiver).where(
+                    m.DocumentWaiver.instance_id == instance_id, m.DocumentWaiver.step == step
+                )
+            )
+        )
 
     # -- history -------------------------------------------------------------------------------------------
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.domain.errors import ConcurrentUpdateError
+from engine.domain.errors import ConcurrentUpdateError, ConflictError
 from engine.persistence.repositories import Repositories
 
 
@@ -56,6 +56,8 @@ class UnitOfWork:
                 session.rollback()
                 if isinstance(exc, StaleDataError):
                     raise ConcurrentUpdateError("someone else changed this instance at the same time") from exc
+                if isinstance(exc, IntegrityError):
+                    raise ConflictError("a conflicting record was saved at the same time; try again") from exc
         finally:
             session.close()
 

@@ -16,7 +16,7 @@ from engine.domain.views import Actor, DefinitionView, DeployResult, VersionView
 from engine.persistence import models as m
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
-from engine.services import history
+from engine.services import history, recorders
 
 DEPLOYER_ROLES = frozenset({"admin", "process_owner"})
 
@@ -47,6 +47,18 @@ def deploy_definition(
         compiled = catalog.compile_definitions(
             sources, library=_library(repos), allow_scripts=actor.is_admin, max_bytes=max_bytes
         )
+        unknown = [
+            Problem(
+                f"record {t.record!r} is not a recorder this engine has ({', '.join(sorted(recorders.RECORDERS))})",
+                file=c.source_name,
+                element_id=t.bpmn_id,
+            )
+            for c in compiled
+            for t in c.human_tasks.values()
+            if t.record and not recorders.known(t.record)
+        ]
+        if unknown:
+            raise InvalidProcessError(unknown)
         texts = {s.name: s.content.decode("utf-8") for s in sources}
         results = [
             _publish(repos, c, forms, source_xml=texts[c.source_name], actor=actor, now=now, comment=comment)

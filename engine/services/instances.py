@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from engine.bpmn.runtime import ProcessRun, bundle_for
@@ -35,11 +36,34 @@ def start_instance(
     if business_key is not None and (not isinstance(business_key, str) or not 0 < len(business_key) <= 200):
         raise ValidationError({"business_key": ["must be text of 1 to 200 characters"]})
     with uow as repos:
-        row = repos.version(process_key, version) if version is not None else repos.latest_version(process_key)
-        if row is None:
-            what = f"version {version} of {process_key}" if version is not None else process_key
-            raise NotFoundError(f"no deployed definition {what}", {"fields": {"process_key": ["not deployed"]}})
-        return _start(repos, row, data=data, business_key=business_key, actor=actor.username, now=now)
+        return start_in_transaction(
+            repos,
+            process_key=process_key,
+            version=version,
+            data=data,
+            business_key=business_key,
+            actor=actor.username,
+            now=now,
+        )
+
+
+def start_in_transaction(
+    repos: Repositories,
+    *,
+    process_key: str,
+    data: dict[str, Any],
+    business_key: str | None,
+    actor: str,
+    now: dt.datetime,
+    version: int | None = None,
+    before_save: Callable[[str], None] | None = None,
+) -> InstanceView:
+    """Start an instance inside the caller's transaction; `before_save` links a record to the new instance id."""
+    row = repos.version(process_key, version) if version is not None else repos.latest_version(process_key)
+    if row is None:
+        what = f"version {version} of {process_key}" if version is not None else process_key
+        raise NotFoundError(f"no deployed definition {what}", {"fields": {"process_key": ["not deployed"]}})
+    return _start(repos, row, data=data, business_key=business_key, actor=actor, now=now, before_save=before_save)
 
 
 def _start(
@@ -50,10 +74,13 @@ def _start(
     business_key: str | None,
     actor: str,
     now: dt.datetime,
+    before_save: Callable[[str], None] | None = None,
 ) -> InstanceView:
     run = ProcessRun.start(bundle_for(row.id, row.spec_json), data, now=now)
     unit = data.get("unit") if isinstance(data.get("unit"), str) else None
     instance = new_instance(repos, row, run, business_key=business_key, unit_code=unit, actor=actor, now=now)
+    if before_save is not None:
+        before_save(instance.id)
     history.record(
         repos,
         kind="started",

@@ -13,7 +13,7 @@ from engine.domain.errors import NotFoundError
 from engine.domain.views import InstanceView, TaskView
 from engine.persistence import models as m
 from engine.persistence.repositories import Repositories
-from engine.services import history
+from engine.services import history, recorders
 
 
 def load_run(repos: Repositories, instance: m.ProcessInstance) -> tuple[ProcessRun, m.DefinitionVersion]:
@@ -68,6 +68,9 @@ def save_run(
     instance.data_json = json.dumps(run.data, ensure_ascii=False, default=str)
     instance.status = status or run.status
     instance.updated_at = now
+    unit = run.data.get("unit")
+    if isinstance(unit, str) and unit:
+        instance.unit_code = unit  # the responsible unit can change along the way (e.g. at dispatch)
     error = run.error
     instance.error_message = error.message if error else None
     instance.error_bpmn_id = error.bpmn_id if error else None
@@ -95,8 +98,12 @@ def save_run(
         history.record(repos, kind=instance.status, at=now, actor=actor, instance_id=instance.id)
 
     _sync_timers(repos, instance, run, now)
-    _sync_tasks(repos, instance, run, version, now)
+    opened = _sync_tasks(repos, instance, run, version, now)
     repos.replace_message_waits(instance, run.waiting_messages() if instance.status == "running" else [])
+    properties = json.loads(version.task_properties_json)
+    for row in opened:
+        recorders.task_opened(repos, instance, row, properties.get(row.bpmn_id, {}), now=now)
+    recorders.instance_saved(repos, instance, properties, now=now)
 
 
 def _sync_timers(repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, now: dt.datetime) -> None:
@@ -122,7 +129,8 @@ def _sync_timers(repos: Repositories, instance: m.ProcessInstance, run: ProcessR
 
 def _sync_tasks(
     repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, version: m.DefinitionVersion, now: dt.datetime
-) -> None:
+) -> list[m.HumanTask]:
+    """Cancel rows of tasks no longer open, insert rows for new ones; returns the new rows."""
     open_now = {t.id: t for t in run.open_tasks()} if instance.status in ("running", "error") else {}
     for row in repos.open_human_tasks(instance.id):
         if open_now.pop(row.id, None) is None:
@@ -136,35 +144,41 @@ def _sync_tasks(
                 bpmn_id=row.bpmn_id,
                 message=row.name,
             )
+    opened: list[m.HumanTask] = []
     if open_now:
         properties = json.loads(version.task_properties_json)
         boundary_due = {t.attached_to: t.due_at for t in run.timers() if t.attached_to}
         for task in open_now.values():
             props: dict[str, Any] = properties.get(task.bpmn_id, {})
+            data = run.task_data(task.id)
             due_at = _due_at(props.get("time_limit"), boundary_due.get(task.id), now)
             warn_at = time_limits.warn_at(now, due_at) if due_at else None
-            repos.add(
-                m.HumanTask(
-                    id=task.id,
-                    instance_id=instance.id,
-                    process_key=instance.process_key,
-                    business_key=instance.business_key,
-                    bpmn_id=task.bpmn_id,
-                    name=task.name,
-                    lane=props.get("lane") or task.lane,
-                    unit_code=instance.unit_code,
-                    form_key=props.get("form"),
-                    state="open",
-                    time_state=time_limits.time_state(now, warn_at, due_at).value,
-                    created_at=now,
-                    due_at=due_at,
-                    warn_at=warn_at,
-                )
+            unit = data.get("unit")
+            assignee = data.get(props["assignee_field"]) if props.get("assignee_field") else None
+            row = m.HumanTask(
+                id=task.id,
+                instance_id=instance.id,
+                process_key=instance.process_key,
+                business_key=instance.business_key,
+                bpmn_id=task.bpmn_id,
+                name=task.name,
+                lane=props.get("lane") or task.lane,
+                assignee=assignee if isinstance(assignee, str) and assignee else None,
+                unit_code=unit if isinstance(unit, str) and unit else instance.unit_code,
+                form_key=props.get("form"),
+                state="open",
+                time_state=time_limits.time_state(now, warn_at, due_at).value,
+                created_at=now,
+                due_at=due_at,
+                warn_at=warn_at,
             )
+            repos.add(row)
+            opened.append(row)
     repos.flush()
     states = [t.time_state for t in repos.open_human_tasks(instance.id)]
     worst = time_limits.worst(states)
     instance.time_state = worst.value if worst else None
+    return opened
 
 
 def _due_at(time_limit: str | None, boundary_due: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:

@@ -15,7 +15,7 @@ from engine.persistence import models as m
 from engine.persistence import queries
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
-from engine.services import history
+from engine.services import history, recorders
 from engine.services.runs import instance_view, load_run, save_run, task_view
 
 SCOPES = ("mine", "group", "all")
@@ -138,10 +138,14 @@ def complete_task(
             raise NotFoundError(f"no task {task_id}")
         repos.session.refresh(row)
         _check_may_work(row, actor)
-        version = _version_of(repos, row)
+        run, version = load_run(repos, instance)
+        props = json.loads(version.task_properties_json).get(row.bpmn_id, {})
         form = json.loads(version.forms_json).get(row.form_key) if row.form_key else None
         data = validate_form_data(form, data)
-        run, version = load_run(repos, instance)
+        _check_required_documents(repos, row, props)
+        data = recorders.task_completing(
+            repos, instance, props, data, task_data=run.task_data(task_id), actor=actor.username, now=now
+        )
         run.complete(task_id, data, now=now)
         row.state, row.completed_at, row.completed_by = "completed", now, actor.username
         on_behalf = row.assignee if row.assignee not in (None, actor.username) else None
@@ -162,6 +166,20 @@ def complete_task(
         )
         save_run(repos, instance, run, version, actor=actor.username, now=now)
         return instance_view(repos, instance)
+
+
+def _check_required_documents(repos: Repositories, row: m.HumanTask, props: dict[str, Any]) -> None:
+    required = props.get("required_documents") or []
+    if not required:
+        return
+    present = {d.doc_type for d in repos.documents(row.instance_id, row.bpmn_id)}
+    present |= {w.doc_type for w in repos.waivers(row.instance_id, row.bpmn_id)}
+    missing = [doc for doc in required if doc not in present]
+    if missing:
+        raise ValidationError(
+            {"documents": [f"attach {doc} (or have a reviewer waive it)" for doc in missing]},
+            message=f"required documents missing: {', '.join(missing)}",
+        )
 
 
 def _task(repos: Repositories, task_id: str) -> m.HumanTask:

@@ -11,9 +11,17 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from engine.domain.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
-from engine.domain.views import Actor, UserView
+from engine.domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from engine.domain.units import child_level, subtree
+from engine.domain.views import Actor, UnitView, UserView
 from engine.persistence import models as m
+from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
 
 _HASHER = PasswordHasher()
@@ -55,6 +63,8 @@ def add_user(
     if problems:
         raise ValidationError(problems)
     with uow as repos:
+        if unit_code is not None and repos.unit(unit_code) is None:
+            raise ValidationError({"unit": [f"no unit {unit_code}; create it first (auditloop unit add)"]})
         if repos.user_by_name(username) is not None:
             raise ConflictError(f"user {username} already exists", {"fields": {"username": ["already taken"]}})
         user = m.User(
@@ -82,7 +92,13 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str) -> Actor:
             raise AuthenticationError("wrong username or password") from None
         if user is None or not user.password_hash or not user.is_active:
             raise AuthenticationError("wrong username or password")
-        return Actor(user.username, frozenset(repos.user_roles(user.id)), user.unit_code, user.id)
+        return _actor(repos, user)
+
+
+def _actor(repos: Repositories, user: m.User) -> Actor:
+    roles = frozenset(repos.user_roles(user.id))
+    units = subtree(repos.unit_parents(), user.unit_code) if user.unit_code and "admin" not in roles else None
+    return Actor(user.username, roles, user.unit_code, user.id, units)
 
 
 def create_token(uow: UnitOfWork, *, username: str, now: dt.datetime, name: str = "") -> str:
@@ -103,4 +119,33 @@ def actor_for_token(uow: UnitOfWork, *, token: str) -> Actor:
         user = repos.user(row.user_id) if row is not None else None
         if row is None or user is None or not user.is_active:
             raise AuthenticationError("the API token is unknown, revoked or belongs to a deactivated user")
-        return Actor(user.username, frozenset(repos.user_roles(user.id)), user.unit_code, user.id)
+        return _actor(repos, user)
+
+
+def add_unit(
+    uow: UnitOfWork, *, code: str, name: str, actor: Actor, now: dt.datetime, parent_code: str | None = None
+) -> UnitView:
+    """Admin: add a unit under its parent; the level follows from the parent (city, district, station)."""
+    if not actor.is_admin:
+        raise PermissionDeniedError("only admins may change the organisation")
+    if not _NAME.match(code or ""):
+        raise ValidationError({"code": ["use 1–80 letters, digits, _ . @ or -"]})
+    if not name or len(name) > 200:
+        raise ValidationError({"name": ["give a name of at most 200 characters"]})
+    with uow as repos:
+        if repos.unit(code) is not None:
+            raise ConflictError(f"unit {code} already exists", {"fields": {"code": ["already taken"]}})
+        parent = repos.unit(parent_code) if parent_code else None
+        if parent_code and parent is None:
+            raise ValidationError({"parent": [f"no unit {parent_code}"]})
+        level = child_level(parent.level if parent else None)
+        if level is None:
+            raise ValidationError({"parent": [f"{parent_code} is a station; nothing goes below a station"]})
+        repos.add(m.Unit(code=code, name=name, level=level, parent_code=parent_code, created_at=now))
+        return UnitView(code, name, level, parent_code)
+
+
+def list_units(uow: UnitOfWork) -> list[UnitView]:
+    """Every unit, for the tree (parents before children is up to the caller)."""
+    with uow as repos:
+        return [UnitView(u.code, u.name, u.level, u.parent_code) for u in repos.units()]

@@ -11,6 +11,7 @@ from engine.domain.access import may_see_instance, may_work_task
 from engine.domain.errors import ValidationError
 from engine.domain.forms import check_form_definition, validate_form_data
 from engine.domain.task_data import clean_task_data
+from engine.domain.units import child_level, subtree
 from engine.domain.views import Actor
 
 T0 = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)
@@ -89,7 +90,7 @@ def test_form_validation_converts_and_reports_every_field():
 
 
 def test_access_rules():
-    clerk = Actor("alice", frozenset({"clerk"}), unit_code="U1")
+    clerk = Actor("alice", frozenset({"clerk"}), unit_code="U1", units=frozenset({"U1"}))
     assert may_work_task(clerk, lane="clerk", assignee=None, unit_code="U1")
     assert not may_work_task(clerk, lane="clerk", assignee=None, unit_code="U2")
     assert not may_work_task(clerk, lane="manager", assignee=None, unit_code="U1")
@@ -97,3 +98,11 @@ def test_access_rules():
     assert may_work_task(Actor("root", frozenset({"admin"})), lane="x", assignee="bob", unit_code="U9")
     assert may_see_instance(clerk, unit_code="U1", lanes={"clerk"}, started_by=None)
     assert not may_see_instance(clerk, unit_code="U1", lanes={"manager"}, started_by=None)
+
+
+def test_unit_subtree_and_levels():
+    tree = [("city", None), ("d1", "city"), ("d2", "city"), ("s1", "d1"), ("s2", "d1"), ("s3", "d2")]
+    assert subtree(tree, "city") == {"city", "d1", "d2", "s1", "s2", "s3"}
+    assert subtree(tree, "d1") == {"d1", "s1", "s2"}
+    assert subtree(tree, "s3") == {"s3"}
+    assert child_level(None) == "city" and child_level("district") == "station" and child_level("station") is None

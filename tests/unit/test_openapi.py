@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from marshmallow import Schema
 
 from engine.config import Settings
+from engine.domain import units
+from engine.services import cases, documents, topics
 from webui import create_app
+from webui.api import openapi, schemas
 from webui.api.openapi import openapi_document
 
 PREFIX = "/api/v1"
@@ -99,6 +103,19 @@ def test_required_components_exist() -> None:
         "CompleteTask",
         "Message",
         "Retry",
+        "Unit",
+        "Topic",
+        "Case",
+        "CasePage",
+        "RectificationRound",
+        "Document",
+        "Waiver",
+        "AddUnit",
+        "CreateTopic",
+        "RetireTopic",
+        "RaiseCase",
+        "DocumentUpload",
+        "WaiveDocument",
     ):
         assert name in schemas, name
     details = schemas["Error"]["properties"]["error"]["properties"]["details"]["properties"]
@@ -124,6 +141,75 @@ def test_security_is_global_except_for_the_document_itself() -> None:
 def test_complete_documents_its_refusals() -> None:
     responses = openapi_document()["paths"]["/tasks/{task_id}/complete"]["post"]["responses"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(responses)
+
+
+def test_complete_names_missing_required_documents() -> None:
+    responses = openapi_document()["paths"]["/tasks/{task_id}/complete"]["post"]["responses"]
+    assert "details.fields.documents" in responses["422"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/units", "post", {"201", "401", "403", "409", "422"}),
+        ("/topics", "post", {"201", "401", "403", "409", "422"}),
+        ("/topics/{code}/revise", "post", {"201", "401", "403", "404", "409"}),
+        ("/topics/{code}/retire", "post", {"200", "401", "403", "409", "422"}),
+        ("/cases", "post", {"201", "401", "403", "409", "422"}),
+        ("/cases/{case_id}", "get", {"200", "401", "403", "404"}),
+        ("/cases/{case_id}/documents", "post", {"201", "401", "403", "404", "413", "422"}),
+        ("/instances/{instance_id}/documents", "post", {"201", "401", "403", "404", "413", "422"}),
+        ("/instances/{instance_id}/waivers", "post", {"201", "401", "403", "404", "422"}),
+        ("/documents/{document_id}", "get", {"200", "401", "404"}),
+        ("/barcodes/{number}.svg", "get", {"200", "401", "422"}),
+    ],
+)
+def test_loop_routes_document_their_refusals(path: str, method: str, statuses: set[str]) -> None:
+    assert statuses <= set(openapi_document()["paths"][path][method]["responses"])
+
+
+def test_documents_upload_as_multipart_and_download_as_files() -> None:
+    paths = openapi_document()["paths"]
+    for path in ("/cases/{case_id}/documents", "/instances/{instance_id}/documents"):
+        assert set(paths[path]["post"]["requestBody"]["content"]) == {"multipart/form-data"}
+    upload = openapi_document()["components"]["schemas"]["DocumentUpload"]
+    assert set(upload["properties"]) == {"doc_type", "step", "file"} == set(upload["required"])
+    download = paths["/documents/{document_id}"]["get"]["responses"]["200"]
+    assert set(download["content"]) == set(documents.ALLOWED_TYPES.values())
+    assert "Content-Disposition" in download["headers"]
+    assert set(paths["/barcodes/{number}.svg"]["get"]["responses"]["200"]["content"]) == {"image/svg+xml"}
+
+
+def test_mirrored_engine_constants_are_equal() -> None:
+    assert list(units.LEVELS) == openapi.UNIT_LEVELS
+    assert list(topics.BUSINESS_AREAS) == openapi.BUSINESS_AREAS
+    assert list(cases.KINDS) == openapi.CASE_KINDS
+    assert openapi.DOCUMENT_TYPES == documents.ALLOWED_TYPES
+    assert openapi.MAX_DOCUMENT_MB * 1024 * 1024 == documents.MAX_DOCUMENT_BYTES
+    assert topics.CODE.pattern == openapi.TOPIC_CODE
+    assert documents.DOC_TYPE.pattern == openapi.DOC_TYPE
+
+
+@pytest.mark.parametrize(
+    ("component", "schema"),
+    [
+        ("StartInstance", schemas.StartInstanceSchema),
+        ("CompleteTask", schemas.CompleteTaskSchema),
+        ("Retry", schemas.RetrySchema),
+        ("Message", schemas.MessageSchema),
+        ("AddUnit", schemas.UnitSchema),
+        ("CreateTopic", schemas.TopicSchema),
+        ("RetireTopic", schemas.RetireSchema),
+        ("RaiseCase", schemas.CaseSchema),
+        ("WaiveDocument", schemas.WaiverSchema),
+    ],
+)
+def test_request_bodies_match_their_marshmallow_schemas(component: str, schema: type[Schema]) -> None:
+    documented = openapi_document()["components"]["schemas"][component]
+    fields = schema().fields
+    assert set(documented["properties"]) == set(fields)
+    assert set(documented["required"]) == {name for name, field in fields.items() if field.required}
+    assert documented["additionalProperties"] is False
 
 
 def test_document_is_json_and_cached() -> None:

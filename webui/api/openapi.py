@@ -11,6 +11,28 @@ TIME_STATES = ["green", "yellow", "red"]
 TASK_STATES = ["open", "completed", "cancelled"]
 INSTANCE_STATUSES = ["running", "completed", "cancelled", "error"]
 FORM_FIELD_TYPES = ["string", "text", "number", "integer", "boolean", "date", "enum"]
+# Mirrors of engine constants (tests/unit/test_openapi.py checks they stay equal).
+UNIT_LEVELS = ["city", "district", "station"]
+BUSINESS_AREAS = ["tariff", "new_connection", "metering", "inspection", "customer_service", "data_quality", "other"]
+CASE_KINDS = ["routine", "special", "online"]
+DOCUMENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".txt": "text/plain",
+}
+MAX_DOCUMENT_MB = 20
+TOPIC_CODE = r"^[A-Z][A-Z0-9_-]{1,63}$"
+DOC_TYPE = r"^[a-z][a-z0-9_]{0,99}$"
+BARCODE_NUMBER = r"^[A-Z]{2,4}-\d{4}-\d{6}$"
+DOCUMENT_TOO_LARGE = (
+    f"The file is larger than {MAX_DOCUMENT_MB} MB, or the request is larger than the server's request size limit."
+)
 
 # One shared response per error status; routes reference these and may say why in their own words.
 ERRORS: dict[int, tuple[str, str]] = {
@@ -106,7 +128,9 @@ def _schemas() -> Json:
                             "problems": array(ref("Problem"), "Deploy refusals (422 invalid_process)."),
                             "fields": {
                                 "type": "object",
-                                "description": "Invalid input (422 validation_error): field name to messages.",
+                                "description": "Invalid input (422 validation_error): field name to messages; "
+                                "`documents` lists required documents missing on task completion. Some 409s "
+                                "name the field too (a taken `code`, a white-listed `target`).",
                                 "additionalProperties": array(text()),
                             },
                             "assignee": text("Who holds the task (409 on claim or complete)."),
@@ -276,7 +300,10 @@ def _schemas() -> Json:
         "InstancePage": _page("Instance"),
         "CompleteResult": obj({"instance": ref("Instance")}, description="The instance after the completion."),
         "MessageResult": obj({"delivered_to": array(text(), "Ids of the instances that received it.")}),
+        **_loop_schemas(),
+        "CasePage": _page("Case"),
         **_request_schemas(),
+        **_loop_request_schemas(),
     }
 
 
@@ -334,6 +361,195 @@ def _request_schemas() -> Json:
     }
 
 
+def _loop_schemas() -> Json:
+    """Responses of the closed loop: units, topics, cases with their rectification rounds, documents."""
+    unit = obj(
+        {
+            "code": text("Unit code."),
+            "name": text(),
+            "level": text("Place in the tree, from its parent.", enum=UNIT_LEVELS),
+            "parent": nullable("string", description="Code of the parent unit; null for a city."),
+        },
+        description="An organisational unit (city, district/county or station).",
+    )
+    topic = obj(
+        {
+            "id": integer("Id of this version."),
+            "code": text("Topic code, shared by all its versions."),
+            "version": integer("Version number, from 1."),
+            "name": text(),
+            "business_area": text(enum=BUSINESS_AREAS),
+            "criteria": text("What counts as an anomaly."),
+            "thresholds": free_object("Thresholds of the criteria."),
+            "data_source": text("Where the data comes from."),
+            "scope": array(text(), "Codes of the units it applies to (empty: all)."),
+            "argument": text("Why the topic is needed."),
+            "effective_date": nullable("string", format="date", description="When it takes effect, if set."),
+            "status": text(
+                "Follows its topic_approval process (draft, in_review, approving, publishing; published until "
+                "its effective date), then active; later superseded (a newer version is active) or retired; "
+                "cancelled or error when its process is."
+            ),
+            "owner": text("Who drafted this version."),
+            "instance_id": nullable("string", description="The topic_approval instance of this version."),
+            "created_at": timestamp("When this version was drafted."),
+            "published_at": timestamp("When it was published.", optional=True),
+        },
+        description="One version of an audit topic.",
+    )
+    round_ = obj(
+        {
+            "round_no": integer("Round number, from 1."),
+            "notice": text("The rectification notice."),
+            "deadline_at": timestamp("When the rectification is due.", optional=True),
+            "measures": text("What the unit did."),
+            "evidence": text("Evidence of the measures."),
+            "verdict": nullable("string", description="`accepted` or `rejected` once reviewed."),
+            "reviewer": nullable("string"),
+            "comment": text("The reviewer's comment."),
+            "submitted_at": timestamp("When the unit submitted.", optional=True),
+            "reviewed_at": timestamp("When it was reviewed.", optional=True),
+        },
+        description="One rectification round of a case; a rejected round is followed by a new one.",
+    )
+    document = obj(
+        {
+            "id": integer("Document id."),
+            "doc_no": text("Document number, e.g. DOC-2026-000001.", pattern=BARCODE_NUMBER),
+            "instance_id": text("The instance it is filed under."),
+            "step": text("BPMN id of the step it belongs to."),
+            "doc_type": text("Document type, e.g. investigation_report.", pattern=DOC_TYPE),
+            "filename": text("The uploaded file name."),
+            "content_type": text("Media type, from the file suffix.", enum=sorted(set(DOCUMENT_TYPES.values()))),
+            "size_bytes": integer(),
+            "sha256": text("SHA-256 of the content, hex."),
+            "uploaded_by": text(),
+            "uploaded_at": timestamp("When it was uploaded."),
+            "barcode": text("URL of its barcode SVG (GET /barcodes/{number}.svg)."),
+            "download": text("URL of its content (GET /documents/{document_id})."),
+        },
+        description="A file attached to a step of an instance.",
+    )
+    case = obj(
+        {
+            "id": integer("Case id."),
+            "case_no": text("Case number, e.g. JC-2026-000123.", pattern=BARCODE_NUMBER),
+            "topic": nullable("string", description="Code of the topic it was raised under, if any."),
+            "kind": text(enum=CASE_KINDS),
+            "target": text("Customer, meter or process number."),
+            "anomaly": text(),
+            "source": text("Where the anomaly was found."),
+            "risk_level": integer("1 (most serious) to 4.", minimum=1, maximum=4),
+            "unit": text("Code of the unit the case belongs to."),
+            "handler": nullable("string", description="Who handles it, once dispatched."),
+            "status": text(
+                "raised, then follows its audit_case process (e.g. dispatching, handling, reviewing, "
+                "rectifying, archiving); finally closed, whitelisted (a false positive), cancelled or error."
+            ),
+            "findings": text(),
+            "cause": text(),
+            "instance_id": nullable("string", description="Its audit_case instance."),
+            "created_by": text(),
+            "created_at": timestamp("When it was raised."),
+            "closed_at": timestamp("When it was closed.", optional=True),
+            "barcode": text("URL of its barcode SVG (GET /barcodes/{number}.svg)."),
+            "rounds": array(ref("RectificationRound"), "Rectification rounds, oldest first."),
+            "documents": array(ref("Document"), "Documents filed under its instance."),
+            "instance": {
+                "anyOf": [ref("Instance"), {"type": "null"}],
+                "description": "Its instance with tasks and history: on GET /cases/{case_id} and right after "
+                "raising it; null in lists.",
+            },
+        },
+        description="An audit case.",
+    )
+    waiver = obj(
+        {
+            "instance_id": text(),
+            "step": text("BPMN id of the step."),
+            "doc_type": text("The document type no longer required there."),
+            "reason": text(),
+        },
+        description="A recorded waiver of a required document.",
+    )
+    return {
+        "Unit": unit,
+        "Topic": topic,
+        "RectificationRound": round_,
+        "Document": document,
+        "Case": case,
+        "Waiver": waiver,
+    }
+
+
+def _loop_request_schemas() -> Json:
+    return {
+        "AddUnit": obj(
+            {
+                "code": text("New unit code: letters, digits, _ . @ or -.", minLength=1, maxLength=64),
+                "name": text(minLength=1, maxLength=200),
+                "parent": nullable(
+                    "string", default=None, description="Parent unit code; omit for a city. Not below a station."
+                ),
+            },
+            required=["code", "name"],
+            closed=True,
+        ),
+        "CreateTopic": obj(
+            {
+                "code": text("Topic code, e.g. TARIFF-01.", pattern=TOPIC_CODE),
+                "name": text(minLength=1, maxLength=200),
+                "business_area": text(enum=BUSINESS_AREAS),
+                "criteria": text(default=""),
+                "thresholds": {**free_object("Thresholds of the criteria."), "default": {}},
+                "data_source": text(default=""),
+                "scope": {**array(text(), "Codes of existing units it applies to."), "default": []},
+                "argument": text(default=""),
+                "effective_date": nullable("string", format="date", default=None),
+            },
+            required=["code", "name", "business_area"],
+            closed=True,
+        ),
+        "RetireTopic": obj({"reason": text("Why it is retired.", minLength=1, maxLength=2000)}, closed=True),
+        "RaiseCase": obj(
+            {
+                "topic": nullable(
+                    "string", default=None, description="Code of an active topic; omit for a case without one."
+                ),
+                "target": text("Customer, meter or process number.", minLength=1, maxLength=100),
+                "anomaly": text("What is wrong.", minLength=1),
+                "risk_level": integer("1 (most serious) to 4.", minimum=1, maximum=4),
+                "unit": text("Code of an existing unit within the caller's units."),
+                "kind": text(enum=CASE_KINDS, default="routine"),
+                "source": text(maxLength=200, default=""),
+            },
+            required=["target", "anomaly", "risk_level", "unit"],
+            closed=True,
+        ),
+        "DocumentUpload": obj(
+            {
+                "doc_type": text("Document type, e.g. investigation_report.", pattern=DOC_TYPE),
+                "step": text("BPMN id of the step the document belongs to.", minLength=1),
+                "file": {
+                    "type": "string",
+                    "contentMediaType": "application/octet-stream",
+                    "description": f"The file ({', '.join(DOCUMENT_TYPES)}; at most {MAX_DOCUMENT_MB} MB, "
+                    "and within the server's request size limit).",
+                },
+            },
+            description="Multipart form fields of a document upload.",
+        ),
+        "WaiveDocument": obj(
+            {
+                "step": text("BPMN id of the step."),
+                "doc_type": text("The required document type to waive."),
+                "reason": text("Why it is not needed.", minLength=1),
+            },
+            closed=True,
+        ),
+    }
+
+
 # -- parameters, bodies, responses ---------------------------------------------------------------------------
 
 
@@ -365,6 +581,10 @@ def _parameters() -> Json:
         "VersionNumber": path_param("version", "Version number.", integer(minimum=1)),
         "InstanceId": path_param("instance_id", "Instance id."),
         "TaskId": path_param("task_id", "Task id."),
+        "TopicId": path_param("topic_id", "Id of one topic version.", integer(minimum=0)),
+        "TopicCode": path_param("code", "Topic code.", text(pattern=TOPIC_CODE)),
+        "CaseId": path_param("case_id", "Case id.", integer(minimum=0)),
+        "DocumentId": path_param("document_id", "Document id.", integer(minimum=0)),
     }
 
 
@@ -656,16 +876,268 @@ def _task_paths() -> Json:
             "post": operation(
                 "complete_task",
                 "tasks",
-                "Complete a task with its form data and advance the instance; exactly one completion wins.",
+                "Complete a task with its form data and advance the instance; exactly one completion wins. "
+                "Documents the step requires must be attached (or waived) first.",
                 {200: ok(ref("CompleteResult"), "The instance after the completion.")},
                 errors={
                     403: "The caller may not work this task (not a member of its role).",
                     404: not_found,
                     409: "Already completed, lost a race with another completion, or claimed by someone else.",
-                    422: "Invalid form data: `details.fields` names each field.",
+                    422: "Invalid form data: `details.fields` names each field; when required documents of "
+                    "the step are neither attached nor waived, `details.fields.documents` lists each missing one.",
                 },
                 parameters=task_id,
                 body=json_body("CompleteTask", "The form values."),
+            ),
+        },
+    }
+
+
+def _unit_paths() -> Json:
+    return {
+        "/units": {
+            "get": operation(
+                "list_units",
+                "units",
+                "Every organisational unit (parents are not guaranteed to come before their children).",
+                {200: ok(array(ref("Unit")), "The units.")},
+            ),
+            "post": operation(
+                "add_unit",
+                "units",
+                "Admins: add a unit under its parent; its level follows from the parent.",
+                {201: ok(ref("Unit"), "The new unit.")},
+                errors={
+                    403: "Only admins may change the organisation.",
+                    409: "The unit code is taken (`details.fields.code`).",
+                    422: "Invalid body, an unknown parent, or a parent that is a station.",
+                },
+                body=json_body("AddUnit", "The unit."),
+            ),
+        },
+    }
+
+
+def _topic_paths() -> Json:
+    code = [param_ref("TopicCode")]
+    not_deployed = "The topic_approval process is not deployed."
+    return {
+        "/topics": {
+            "get": operation(
+                "list_topics",
+                "topics",
+                "Every version of every topic, the newest version of a code last.",
+                {200: ok(array(ref("Topic")), "The topic versions.")},
+                parameters=[query_param("status", "Only versions in this status, e.g. `active`.", text())],
+            ),
+            "post": operation(
+                "create_topic",
+                "topics",
+                "Auditors and admins: draft a new topic (version 1) and start its topic_approval process.",
+                {201: ok(ref("Topic"), "The draft.")},
+                errors={
+                    403: "Only auditors and admins may draft topics.",
+                    404: not_deployed,
+                    409: "The topic code is taken (`details.fields.code`); revise the topic instead.",
+                    422: "Invalid body, or `scope` names an unknown unit.",
+                },
+                body=json_body("CreateTopic", "The topic."),
+            ),
+        },
+        "/topics/{topic_id}": {
+            "get": operation(
+                "get_topic",
+                "topics",
+                "One topic version.",
+                {200: ok(ref("Topic"), "The topic version.")},
+                errors={404: "No such topic version."},
+                parameters=[param_ref("TopicId")],
+            ),
+        },
+        "/topics/{code}/revise": {
+            "post": operation(
+                "revise_topic",
+                "topics",
+                "Auditors and admins: draft the next version of a topic through the same approval; the active "
+                "version stays active until the new one is.",
+                {201: ok(ref("Topic"), "The new draft version.")},
+                errors={
+                    403: "Only auditors and admins may revise topics.",
+                    404: "No topic with this code, or the topic_approval process is not deployed.",
+                    409: "The latest version is still in its approval (not active, superseded or retired).",
+                },
+                parameters=code,
+            ),
+        },
+        "/topics/{code}/retire": {
+            "post": operation(
+                "retire_topic",
+                "topics",
+                "Admins: retire the active version of a topic; it raises no more cases.",
+                {200: ok(ref("Topic"), "The retired version.")},
+                errors={
+                    403: "Only admins may retire a topic.",
+                    409: "The topic has no active version (or no such topic).",
+                    422: "Invalid body or an empty reason.",
+                },
+                parameters=code,
+                body=json_body("RetireTopic", "Why it is retired."),
+            ),
+        },
+    }
+
+
+def _case_paths() -> Json:
+    case_id = [param_ref("CaseId")]
+    return {
+        "/cases": {
+            "get": operation(
+                "list_cases",
+                "cases",
+                "A page of cases in the caller's units, newest first (without their instances).",
+                {200: ok(ref("CasePage"), "The page.")},
+                errors={422: "Invalid or unknown query argument."},
+                parameters=[
+                    query_param("status", "Only this status, e.g. `handling` or `closed`.", text()),
+                    query_param("topic", "Only cases raised under this topic code.", text()),
+                    query_param("unit", "Only cases of this unit.", text()),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+            "post": operation(
+                "raise_case",
+                "cases",
+                "Auditors, dispatchers, supervisors and admins: raise a case in a unit and start its audit_case "
+                "process.",
+                {201: ok(ref("Case"), "The case with its instance and first tasks.")},
+                errors={
+                    403: "The caller's roles may not raise cases, or the unit is outside the caller's units.",
+                    404: "The audit_case process is not deployed.",
+                    409: "The target is white-listed (frozen) under this topic (`details.fields.target`).",
+                    422: "Invalid body, an unknown unit, or a topic that does not exist or is not active.",
+                },
+                body=json_body("RaiseCase", "The case."),
+            ),
+        },
+        "/cases/{case_id}": {
+            "get": operation(
+                "get_case",
+                "cases",
+                "A case with its rectification rounds, documents, instance and history.",
+                {200: ok(ref("Case"), "The case.")},
+                errors={403: "The case belongs to a unit outside the caller's units.", 404: "No such case."},
+                parameters=case_id,
+            ),
+        },
+        "/cases/{case_id}/documents": {
+            "post": operation(
+                "attach_case_document",
+                "documents",
+                "Attach a file to a step of the case's process (multipart); it gets a number and a barcode.",
+                {201: ok(ref("Document"), "The stored document.")},
+                errors={
+                    403: "The case belongs to a unit outside the caller's units, or the caller is not working "
+                    "that step (only admins, reviewers and archive collectors file to any step).",
+                    404: "No such case.",
+                    413: DOCUMENT_TOO_LARGE,
+                    422: "The case has no process, the `file` field is missing or empty, its type is not "
+                    "allowed, or `doc_type`/`step` is invalid.",
+                },
+                parameters=case_id,
+                body=_upload_body(),
+            ),
+        },
+    }
+
+
+def _upload_body() -> Json:
+    types = sorted(set(DOCUMENT_TYPES.values()))
+    return {
+        "required": True,
+        "description": "A multipart form with the fields `doc_type` and `step` and the file in `file`.",
+        "content": {
+            "multipart/form-data": {
+                "schema": ref("DocumentUpload"),
+                "encoding": {"file": {"contentType": ", ".join([*types, "application/octet-stream"])}},
+            },
+        },
+    }
+
+
+def _document_paths() -> Json:
+    instance_id = [param_ref("InstanceId")]
+    types = sorted(set(DOCUMENT_TYPES.values()))
+    return {
+        "/instances/{instance_id}/documents": {
+            "post": operation(
+                "attach_instance_document",
+                "documents",
+                "Attach a file to a step of an instance (multipart); it gets a number and a barcode.",
+                {201: ok(ref("Document"), "The stored document.")},
+                errors={
+                    403: "The caller is not working that step (only admins, reviewers and archive collectors "
+                    "file to any step).",
+                    404: "No such instance, or the caller may not see it.",
+                    413: DOCUMENT_TOO_LARGE,
+                    422: "The `file` field is missing or empty, its type is not allowed, or `doc_type`/`step` "
+                    "is invalid.",
+                },
+                parameters=instance_id,
+                body=_upload_body(),
+            ),
+        },
+        "/instances/{instance_id}/waivers": {
+            "post": operation(
+                "waive_document",
+                "documents",
+                "Reviewers and admins: declare a required document not needed for a step, with a reason; the "
+                "step's task can then complete without it.",
+                {201: ok(ref("Waiver"), "The recorded waiver.")},
+                errors={
+                    403: "Only reviewers and admins may waive a required document.",
+                    404: "No such instance, or the caller may not see it.",
+                    422: "Invalid body or an empty reason.",
+                },
+                parameters=instance_id,
+                body=json_body("WaiveDocument", "What to waive and why."),
+            ),
+        },
+        "/documents/{document_id}": {
+            "get": operation(
+                "download_document",
+                "documents",
+                "The content of a document, as an attachment with its stored content type.",
+                {
+                    200: {
+                        "description": "The file bytes; `Content-Type` is the document's `content_type`.",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": "`attachment; filename*=UTF-8''<file name>`.",
+                                "schema": {"type": "string"},
+                            },
+                            "X-Content-Type-Options": {
+                                "description": "Always `nosniff`.",
+                                "schema": {"type": "string"},
+                            },
+                        },
+                        "content": {t: {"schema": {"type": "string", "contentMediaType": t}} for t in types},
+                    },
+                },
+                errors={404: "No such document, or it belongs to a unit outside the caller's units."},
+                parameters=[param_ref("DocumentId")],
+            ),
+        },
+        "/barcodes/{number}.svg": {
+            "get": operation(
+                "barcode",
+                "documents",
+                "The barcode of a document or case number, as SVG.",
+                {200: ok({"type": "string", "contentMediaType": "image/svg+xml"}, "The barcode.", "image/svg+xml")},
+                errors={422: "Not a number like DOC-2026-000001 or JC-2026-000123."},
+                parameters=[
+                    path_param("number", "Document or case number.", text(pattern=BARCODE_NUMBER)),
+                ],
             ),
         },
     }
@@ -693,7 +1165,8 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "AuditLoop API",
             "version": "1",
-            "description": "Deploy BPMN processes, start and follow cases, and work human tasks. "
+            "description": "Deploy BPMN processes, start and follow instances, work human tasks, and run the "
+            "audit loop: units, topics, cases and their documents. "
             'Errors are JSON `{"error": {"code", "message", "details"}}`; '
             "datetimes are ISO 8601 with offset.",
         },
@@ -703,9 +1176,22 @@ def openapi_document() -> dict[str, Any]:
             {"name": "definitions", "description": "Deployed BPMN/DMN processes and their versions."},
             {"name": "instances", "description": "Running and finished cases, and messages to them."},
             {"name": "tasks", "description": "Human tasks: the inbox, claiming and completing."},
+            {"name": "units", "description": "The organisational tree: city, district/county, station."},
+            {"name": "topics", "description": "Audit topics: drafting, approval, revision and retirement."},
+            {"name": "cases", "description": "Audit cases with their rectification rounds."},
+            {"name": "documents", "description": "Files attached to process steps, waivers and barcodes."},
             {"name": "meta", "description": "About the API itself."},
         ],
-        "paths": {**_definition_paths(), **_instance_paths(), **_task_paths(), **_meta_paths()},
+        "paths": {
+            **_definition_paths(),
+            **_instance_paths(),
+            **_task_paths(),
+            **_unit_paths(),
+            **_topic_paths(),
+            **_case_paths(),
+            **_document_paths(),
+            **_meta_paths(),
+        },
         "components": {
             "securitySchemes": {
                 "bearerAuth": {

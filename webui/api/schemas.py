@@ -52,3 +52,52 @@ class InstanceListArgs(PageArgs):
 class DeployArgs(Schema):
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
     filename = fields.String(load_default=None, validate=validate.Regexp(r"^[\w.-]{1,200}\.(bpmn|dmn)$"))
+
+
+class UnitSchema(_Strict):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    parent = fields.String(load_default=None, allow_none=True)
+
+
+class TopicSchema(_Strict):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    business_area = fields.String(required=True)
+    criteria = fields.String(load_default="")
+    thresholds = fields.Dict(keys=fields.String(), load_default=dict)
+    data_source = fields.String(load_default="")
+    scope = fields.List(fields.String(), load_default=list)
+    argument = fields.String(load_default="")
+    effective_date = fields.Date(load_default=None, allow_none=True)
+
+
+class RetireSchema(_Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class CaseSchema(_Strict):
+    topic = fields.String(load_default=None, allow_none=True)
+    target = fields.String(required=True)
+    anomaly = fields.String(required=True)
+    risk_level = fields.Integer(required=True, strict=True)
+    unit = fields.String(required=True)
+    kind = fields.String(load_default="routine")
+    source = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class CaseListArgs(PageArgs):
+    status = fields.String(load_default=None)
+    topic = fields.String(load_default=None)
+    unit = fields.String(load_default=None)
+
+
+class DocumentForm(Schema):
+    doc_type = fields.String(required=True)
+    step = fields.String(required=True)
+
+
+class WaiverSchema(_Strict):
+    step = fields.String(required=True)
+    doc_type = fields.String(required=True)
+    reason = fields.String(required=True)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
-from marshmallow import Schema
+from flask import Response, jsonify, request
 
-from engine.bootstrap import Engine
 from engine.domain.errors import ValidationError
 from engine.services import definitions, instances, tasks
 from webui.api import bp, schemas
+from webui.api.inputs import app_engine, json_body
 from webui.api.openapi import openapi_document
 from webui.api.serialize import (
     definition_json,
@@ -22,23 +21,6 @@ from webui.api.serialize import (
     version_json,
 )
 from webui.auth import current_actor, login_required
-
-
-def _engine() -> Engine:
-    engine: Engine = current_app.extensions["auditloop"]
-    return engine
-
-
-def _body(schema: Schema) -> dict[str, Any]:
-    payload = request.get_json(silent=True)
-    if payload is None:
-        if request.data.strip() or request.mimetype not in ("", "application/json"):
-            raise ValidationError({"body": ["send a JSON object with Content-Type: application/json"]})
-        payload = {}
-    if not isinstance(payload, dict):
-        raise ValidationError({"body": ["must be a JSON object"]})
-    loaded: dict[str, Any] = schema.load(payload)
-    return loaded
 
 
 @bp.get("/openapi.json")
@@ -52,7 +34,7 @@ def openapi() -> dict[str, Any]:
 @bp.post("/definitions")
 @login_required
 def deploy() -> tuple[dict[str, Any], int]:
-    engine = _engine()
+    engine = app_engine()
     args = schemas.DeployArgs().load(request.args)
     files, forms = _uploaded_files(args["filename"])
     results = definitions.deploy_definition(
@@ -92,19 +74,19 @@ def _uploaded_files(filename: str | None) -> tuple[list[tuple[str, bytes]], dict
 @bp.get("/definitions")
 @login_required
 def list_definitions() -> Response:
-    return jsonify([definition_json(d) for d in definitions.list_definitions(_engine().uow(readonly=True))])
+    return jsonify([definition_json(d) for d in definitions.list_definitions(app_engine().uow(readonly=True))])
 
 
 @bp.get("/definitions/<key>/versions/<int:version>")
 @login_required
 def get_version(key: str, version: int) -> dict[str, Any]:
-    return version_json(definitions.get_version(_engine().uow(readonly=True), key=key, version=version))
+    return version_json(definitions.get_version(app_engine().uow(readonly=True), key=key, version=version))
 
 
 @bp.get("/definitions/<key>/versions/<int:version>/xml")
 @login_required
 def get_version_xml(key: str, version: int) -> Response:
-    xml = definitions.get_version_xml(_engine().uow(readonly=True), key=key, version=version)
+    xml = definitions.get_version_xml(app_engine().uow(readonly=True), key=key, version=version)
     return Response(xml, mimetype="application/xml")
 
 
@@ -114,8 +96,8 @@ def get_version_xml(key: str, version: int) -> Response:
 @bp.post("/instances")
 @login_required
 def start_instance() -> tuple[dict[str, Any], int]:
-    engine = _engine()
-    args = _body(schemas.StartInstanceSchema())
+    engine = app_engine()
+    args = json_body(schemas.StartInstanceSchema())
     view = instances.start_instance(engine.uow(), actor=current_actor(), now=engine.now(), **args)
     return instance_json(view), 201
 
@@ -124,21 +106,21 @@ def start_instance() -> tuple[dict[str, Any], int]:
 @login_required
 def list_instances() -> dict[str, Any]:
     args = schemas.InstanceListArgs().load(request.args)
-    page = instances.list_instances(_engine().uow(readonly=True), actor=current_actor(), **args)
+    page = instances.list_instances(app_engine().uow(readonly=True), actor=current_actor(), **args)
     return page_json(page, instance_json)
 
 
 @bp.get("/instances/<instance_id>")
 @login_required
 def get_instance(instance_id: str) -> dict[str, Any]:
-    view = instances.get_instance(_engine().uow(readonly=True), instance_id=instance_id, actor=current_actor())
+    view = instances.get_instance(app_engine().uow(readonly=True), instance_id=instance_id, actor=current_actor())
     return instance_json(view)
 
 
 @bp.post("/instances/<instance_id>/cancel")
 @login_required
 def cancel_instance(instance_id: str) -> dict[str, Any]:
-    engine = _engine()
+    engine = app_engine()
     view = instances.cancel_instance(engine.uow(), instance_id=instance_id, actor=current_actor(), now=engine.now())
     return instance_json(view)
 
@@ -146,8 +128,8 @@ def cancel_instance(instance_id: str) -> dict[str, Any]:
 @bp.post("/instances/<instance_id>/retry")
 @login_required
 def retry_instance(instance_id: str) -> dict[str, Any]:
-    engine = _engine()
-    args = _body(schemas.RetrySchema())
+    engine = app_engine()
+    args = json_body(schemas.RetrySchema())
     view = instances.retry_instance(
         engine.uow(), instance_id=instance_id, actor=current_actor(), now=engine.now(), data=args["data"]
     )
@@ -157,8 +139,8 @@ def retry_instance(instance_id: str) -> dict[str, Any]:
 @bp.post("/messages")
 @login_required
 def deliver_message() -> dict[str, Any]:
-    engine = _engine()
-    args = _body(schemas.MessageSchema())
+    engine = app_engine()
+    args = json_body(schemas.MessageSchema())
     delivered = instances.deliver_message(engine.uow(), actor=current_actor(), now=engine.now(), **args)
     return {"delivered_to": delivered}
 
@@ -170,35 +152,35 @@ def deliver_message() -> dict[str, Any]:
 @login_required
 def list_tasks() -> dict[str, Any]:
     args = schemas.TaskListArgs().load(request.args)
-    page = tasks.list_tasks(_engine().uow(readonly=True), actor=current_actor(), **args)
+    page = tasks.list_tasks(app_engine().uow(readonly=True), actor=current_actor(), **args)
     return page_json(page, task_json)
 
 
 @bp.get("/tasks/<task_id>")
 @login_required
 def get_task(task_id: str) -> dict[str, Any]:
-    return task_json(tasks.get_task(_engine().uow(readonly=True), task_id=task_id, actor=current_actor()), full=True)
+    return task_json(tasks.get_task(app_engine().uow(readonly=True), task_id=task_id, actor=current_actor()), full=True)
 
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim_task(task_id: str) -> dict[str, Any]:
-    engine = _engine()
+    engine = app_engine()
     return task_json(tasks.claim_task(engine.uow(), task_id=task_id, actor=current_actor(), now=engine.now()))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim_task(task_id: str) -> dict[str, Any]:
-    engine = _engine()
+    engine = app_engine()
     return task_json(tasks.unclaim_task(engine.uow(), task_id=task_id, actor=current_actor(), now=engine.now()))
 
 
 @bp.post("/tasks/<task_id>/complete")
 @login_required
 def complete_task(task_id: str) -> dict[str, Any]:
-    engine = _engine()
-    args = _body(schemas.CompleteTaskSchema())
+    engine = app_engine()
+    args = json_body(schemas.CompleteTaskSchema())
     view = tasks.complete_task(
         engine.uow(), task_id=task_id, data=args["data"], actor=current_actor(), now=engine.now()
     )

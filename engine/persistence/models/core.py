@@ -1,4 +1,4 @@
-"""Tables: people, definitions and their versions, instances, the human-task projection, timers, history."""
+"""Engine tables: people, definitions and their versions, instances, the human-task projection, timers, history."""
 
 from __future__ import annotations
 
