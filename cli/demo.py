@@ -103,7 +103,7 @@ def load_demo(engine: Engine, root: Path, echo: Callable[[str], None] = click.ec
         station = stations[number % len(stations)][0]
         handler = next(p[0] for p in PEOPLE if p[3] == station)
         age_days = rng.randint(0, 20)
-        stage = number % 6
+        stage = (number + number // len(stations)) % 6  # every station sees several stages
         _drive_case(
             engine,
             people,
