@@ -89,7 +89,7 @@ def load_demo(engine: Engine, root: Path, echo: Callable[[str], None] = click.ec
             password=DEMO_PASSWORD,
             now=now,
         )
-        people[username] = users.authenticate(engine.uow(), username=username, password=DEMO_PASSWORD)
+        people[username] = users.get_actor(engine.uow(), username=username)
         echo(f"  user {username:<11} {display} ({', '.join(roles)}, {unit}) password {DEMO_PASSWORD}")
     started = now - dt.timedelta(days=40)
     for code, name, area, criteria, thresholds in TOPICS:

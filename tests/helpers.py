@@ -98,7 +98,7 @@ def build_org(engine: Engine) -> dict[str, Actor]:
             password=DEMO_PASSWORD,
             now=engine.now(),
         )
-        people[username] = users.authenticate(engine.uow(), username=username, password=DEMO_PASSWORD)
+        people[username] = users.get_actor(engine.uow(), username=username)
     return people
 
 

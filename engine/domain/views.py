@@ -17,6 +17,8 @@ class Actor:
     user_id: int | None = None
     # The units this person sees: their unit and those below it; None = every unit (no unit, or admin).
     units: frozenset[str] | None = None
+    locale: str | None = None
+    display_name: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -96,6 +98,10 @@ class TaskView:
     completed_by: str | None = None
     form: dict[str, Any] | None = None
     documentation: str | None = None
+    data: dict[str, Any] | None = None  # what the task sees (prefills its form), on single-task reads
+    required_documents: tuple[str, ...] = ()
+    documents: tuple[Any, ...] = ()  # documents attached to this step
+    waived_documents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,13 @@ class Repositories:
     def user_roles(self, user_id: int) -> list[str]:
         return list(self.session.scalars(select(m.UserRole.role).where(m.UserRole.user_id == user_id)))
 
+    def login_throttle(self, username: str) -> m.LoginThrottle:
+        row = self.session.get(m.LoginThrottle, username)
+        if row is None:
+            row = m.LoginThrottle(username=username, failures=0)
+            self.session.add(row)
+        return row
+
     def token_by_hash(self, token_hash: str) -> m.ApiToken | None:
         return self.session.scalar(
             select(m.ApiToken).where(m.ApiToken.token_hash == token_hash, m.ApiToken.revoked_at.is_(None))

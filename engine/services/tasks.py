@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -16,6 +17,7 @@ from engine.persistence import queries
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
 from engine.services import history, recorders
+from engine.services.documents import document_view
 from engine.services.runs import instance_view, load_run, save_run, task_view
 
 SCOPES = ("mine", "group", "all")
@@ -74,7 +76,18 @@ def get_task(uow: UnitOfWork, *, task_id: str, actor: Actor) -> TaskView:
         version = _version_of(repos, row)
         props = json.loads(version.task_properties_json).get(row.bpmn_id, {})
         form = json.loads(version.forms_json).get(row.form_key) if row.form_key else None
-        return task_view(row, form=form, documentation=props.get("documentation"))
+        data = None
+        if row.state == "open":
+            instance = repos.instance(row.instance_id)
+            data = load_run(repos, instance)[0].task_data(row.id) if instance else None
+        view = task_view(row, form=form, documentation=props.get("documentation"))
+        return dataclasses.replace(
+            view,
+            data=data,
+            required_documents=tuple(props.get("required_documents") or ()),
+            documents=tuple(document_view(d) for d in repos.documents(row.instance_id, row.bpmn_id)),
+            waived_documents=tuple(w.doc_type for w in repos.waivers(row.instance_id, row.bpmn_id)),
+        )
 
 
 def claim_task(uow: UnitOfWork, *, task_id: str, actor: Actor, now: dt.datetime) -> TaskView:

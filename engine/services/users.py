@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import math
 import re
 import secrets
 
@@ -82,23 +83,68 @@ def add_user(
         return UserView(user.id, user.username, user.display_name, tuple(sorted(set(roles))), unit_code, True)
 
 
-def authenticate(uow: UnitOfWork, *, username: str, password: str) -> Actor:
-    """The actor for a username and password; one message for every failure so it does not leak which part."""
+FREE_FAILURES = 5
+MAX_LOCK = dt.timedelta(hours=1)
+LOCALES = ("zh_CN", "en")
+
+
+def authenticate(uow: UnitOfWork, *, username: str, password: str, now: dt.datetime) -> Actor:
+    """The actor for a username and password; one message for every failure so it does not leak which part.
+
+    After FREE_FAILURES failures in a row a username is locked for 1, 2, 4 … minutes (at most an hour),
+    whether or not it exists.
+    """
+    refusal: AuthenticationError | None = None
     with uow as repos:
+        throttle = repos.login_throttle(username[:80])
+        if throttle.locked_until is not None and throttle.locked_until > now:
+            wait = max(1, math.ceil((throttle.locked_until - now).total_seconds() / 60))
+            raise AuthenticationError(f"too many failed sign-ins; try again in {wait} minutes")
         user = repos.user_by_name(username)
         try:
             _HASHER.verify(user.password_hash if user and user.password_hash else _dummy_hash(), password)
+            if user is None or not user.password_hash or not user.is_active:
+                raise VerificationError
         except (VerificationError, InvalidHashError):
-            raise AuthenticationError("wrong username or password") from None
-        if user is None or not user.password_hash or not user.is_active:
-            raise AuthenticationError("wrong username or password")
+            throttle.failures += 1
+            if throttle.failures >= FREE_FAILURES:
+                throttle.locked_until = now + min(
+                    MAX_LOCK, dt.timedelta(minutes=2 ** (throttle.failures - FREE_FAILURES))
+                )
+            refusal = AuthenticationError("wrong username or password")
+        else:
+            throttle.failures, throttle.locked_until = 0, None
+            actor = _actor(repos, user)
+    # Raised after the block so the failure count is committed.
+    if refusal is not None:
+        raise refusal
+    return actor
+
+
+def set_locale(uow: UnitOfWork, *, username: str, locale: str) -> None:
+    """Remember the language a person chose."""
+    if locale not in LOCALES:
+        raise ValidationError({"locale": [f"one of {', '.join(LOCALES)}"]})
+    with uow as repos:
+        user = repos.user_by_name(username)
+        if user is None:
+            raise NotFoundError(f"no user named {username}")
+        user.locale = locale
+
+
+def get_actor(uow: UnitOfWork, *, username: str) -> Actor:
+    """The current actor of an active user (sessions re-read it on every request so changes apply at once)."""
+    with uow as repos:
+        user = repos.user_by_name(username)
+        if user is None or not user.is_active:
+            raise AuthenticationError("your account is no longer active; sign in again")
         return _actor(repos, user)
 
 
 def _actor(repos: Repositories, user: m.User) -> Actor:
     roles = frozenset(repos.user_roles(user.id))
     units = subtree(repos.unit_parents(), user.unit_code) if user.unit_code and "admin" not in roles else None
-    return Actor(user.username, roles, user.unit_code, user.id, units)
+    return Actor(user.username, roles, user.unit_code, user.id, units, user.locale, user.display_name)
 
 
 def create_token(uow: UnitOfWork, *, username: str, now: dt.datetime, name: str = "") -> str:

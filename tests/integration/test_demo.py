@@ -34,7 +34,7 @@ def test_demo_builds_a_living_system_once(engine):
         "closed",
     }
     assert tasks.list_tasks(engine.uow(), actor=admin, time_state="red").total > 0  # some are overdue
-    handler = users.authenticate(engine.uow(), username="h_dong1", password=DEMO_PASSWORD)
+    handler = users.authenticate(engine.uow(), username="h_dong1", password=DEMO_PASSWORD, now=engine.now())
     assert tasks.list_tasks(engine.uow(), actor=handler).total > 0
     with pytest.raises(click.ClickException, match="already has an organisation"):
         load_demo(engine, ROOT, echo=lines.append)

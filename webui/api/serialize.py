@@ -35,6 +35,12 @@ def task_json(t: TaskView, *, full: bool = False) -> dict[str, Any]:
     if full:
         doc["form"] = t.form
         doc["documentation"] = t.documentation
+        doc["data"] = t.data
+        doc["required_documents"] = list(t.required_documents)
+        doc["waived_documents"] = list(t.waived_documents)
+        doc["documents"] = [
+            {"id": d.id, "doc_no": d.doc_no, "doc_type": d.doc_type, "filename": d.filename} for d in t.documents
+        ]
     return doc
 
 

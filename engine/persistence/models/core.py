@@ -21,7 +21,18 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     unit_code: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per username (existing or not, so it reveals nothing) and the lock they earned."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class UserRole(Base):
