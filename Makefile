@@ -11,7 +11,7 @@ $(STAMP): setup.cfg pyproject.toml $(wildcard package.json package-lock.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	if [ -f package.json ]; then npm ci --no-audit --no-fund; fi
+	if [ -f package.json ]; then npm ci --no-audit --no-fund && $(BIN)/python -m webui.vendor; fi
 	touch $(STAMP)
 
 install: $(STAMP)

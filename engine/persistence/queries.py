@@ -50,6 +50,8 @@ def tasks_page(
     state: str = "open",
     time_state: str | None = None,
     process_key: str | None = None,
+    unit_code: str | None = None,
+    search: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
@@ -60,6 +62,11 @@ def tasks_page(
         extra.append(H.time_state == time_state)
     if process_key:
         extra.append(H.process_key == process_key)
+    if unit_code:
+        extra.append(H.unit_code == unit_code)
+    if search:
+        # Case numbers and customer numbers are business keys; a prefix search keeps the index usable.
+        extra.append(H.business_key.like(search.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\"))
     branches = [b.where(*extra) for b in branches]
     ids = branches[0] if len(branches) == 1 else union_all(*branches)
     ids_sq = ids.subquery()
@@ -187,3 +194,20 @@ def cases_page(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(m.Case.id.desc()).limit(limit).offset(offset)).all()
     return Page(items=tuple(rows), total=total, limit=limit, offset=offset)
+
+
+def inbox_counts(session: Session, *, actor: Actor) -> dict[str, dict[str, int]]:
+    """Open tasks per inbox tab (mine, group) and time state, plus what the actor completed."""
+    counts: dict[str, dict[str, int]] = {}
+    for scope in ("mine", "group"):
+        sq = task_branches(actor, scope, "open")[0].subquery()
+        rows = session.execute(
+            select(H.time_state, func.count()).where(H.id.in_(select(sq.c.id))).group_by(H.time_state)
+        ).tuples()
+        by_state = {state: 0 for state in ("red", "yellow", "green")}
+        by_state.update({state: int(n) for state, n in rows})
+        by_state["total"] = sum(by_state.values())
+        counts[scope] = by_state
+    completed = task_branches(actor, "mine", "completed")[0].subquery()
+    counts["completed"] = {"total": session.scalar(select(func.count()).select_from(completed)) or 0}
+    return counts

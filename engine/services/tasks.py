@@ -33,6 +33,8 @@ def list_tasks(
     state: str = "open",
     time_state: str | None = None,
     process_key: str | None = None,
+    unit_code: str | None = None,
+    search: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
@@ -58,9 +60,17 @@ def list_tasks(
             state=state,
             time_state=time_state,
             process_key=process_key,
+            unit_code=unit_code,
+            search=search,
             limit=limit,
             offset=offset,
         )
+
+
+def inbox_counts(uow: UnitOfWork, *, actor: Actor) -> dict[str, dict[str, int]]:
+    """Counts for the inbox tabs: open tasks of mine and my groups per time state, and what I completed."""
+    with uow as repos:
+        return queries.inbox_counts(repos.session, actor=actor)
 
 
 def get_task(uow: UnitOfWork, *, task_id: str, actor: Actor) -> TaskView:

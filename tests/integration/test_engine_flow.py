@@ -87,6 +87,12 @@ def test_inbox_routing_authorisation_and_one_completion(engine, admin, clerk, ma
         )
     completed = tasks.list_tasks(engine.uow(), actor=clerk, state="completed")
     assert [t.id for t in completed.items] == [submit.id]
+    counts = tasks.inbox_counts(engine.uow(), actor=manager)
+    assert counts["group"] == {"red": 0, "yellow": 0, "green": 1, "total": 1}
+    assert counts["mine"]["total"] == 0 and tasks.inbox_counts(engine.uow(), actor=clerk)["completed"]["total"] == 1
+    assert tasks.list_tasks(engine.uow(), actor=manager, search="EXP").total == 1
+    assert tasks.list_tasks(engine.uow(), actor=manager, search="EXQ").total == 0
+    assert tasks.list_tasks(engine.uow(), actor=manager, search="%").total == 0
 
 
 def test_claim_is_exclusive_and_release_returns_it_to_the_group(engine, admin, clerk):
