@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, case, distinct, func, or_, select, union_all, update
@@ -147,28 +148,72 @@ def instances_page(
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-def refresh_time_states(session: Session, *, now: dt.datetime) -> int:
-    """Move open tasks across their warn/due thresholds (indexed on warn_at and due_at; no scan of all tasks)."""
-    to_red = session.execute(
-        update(H).where(H.state == "open", H.due_at <= now, H.time_state != "red").values(time_state="red")
-    ).rowcount  # type: ignore[attr-defined]
-    to_yellow = session.execute(
-        update(H).where(H.state == "open", H.warn_at <= now, H.time_state == "green").values(time_state="yellow")
-    ).rowcount  # type: ignore[attr-defined]
-    if to_red or to_yellow:
+@dataclass(frozen=True)
+class Crossing:
+    """An open task that just crossed a threshold, with what a reminder needs to know about it."""
+
+    id: str
+    instance_id: str
+    lane: str | None
+    unit_code: str | None
+    assignee: str | None
+    business_key: str | None
+    process_key: str
+    name: str
+    due_at: dt.datetime | None
+
+
+_CROSSING_COLUMNS = (
+    H.id,
+    H.instance_id,
+    H.lane,
+    H.unit_code,
+    H.assignee,
+    H.business_key,
+    H.process_key,
+    H.name,
+    H.due_at,
+)
+
+
+def cross_thresholds(
+    session: Session, *, now: dt.datetime, repeat: dt.timedelta, escalate_after: dt.timedelta
+) -> dict[str, list[Crossing]]:
+    """Apply every threshold `now` has passed in single UPDATE … RETURNING statements (indexed, exactly once).
+
+    Concurrent sweepers cannot both win a row: the second one's WHERE no longer matches after the first commits.
+    """
+    running = (H.state == "open", H.paused_at.is_(None))
+
+    def move(*where: Any, values: dict[str, Any]) -> list[Crossing]:
+        statement = update(H).where(*running, *where).values(**values).returning(*_CROSSING_COLUMNS)
+        rows = session.execute(statement.execution_options(synchronize_session=False)).all()
+        return [Crossing(*row) for row in rows]
+
+    crossed = {
+        "red": move(
+            H.due_at <= now,
+            H.time_state != "red",
+            values={"time_state": "red", "next_reminder_at": now + repeat, "escalate_at": now + escalate_after},
+        ),
+        "yellow": move(H.warn_at <= now, H.time_state == "green", values={"time_state": "yellow"}),
+        "red_again": move(H.next_reminder_at <= now, values={"next_reminder_at": now + repeat}),
+        "escalate": move(H.escalate_at <= now, values={"escalate_at": None}),
+    }
+    instance_ids = {c.instance_id for c in crossed["red"] + crossed["yellow"]}
+    if instance_ids:
         worst = (
             select(func.min(_STATE_RANK))
             .where(H.instance_id == m.ProcessInstance.id, H.state == "open")
             .scalar_subquery()
         )
-        changed = select(H.instance_id).where(H.state == "open", H.warn_at <= now)
         session.execute(
             update(m.ProcessInstance)
-            .where(m.ProcessInstance.id.in_(changed), m.ProcessInstance.status == "running")
+            .where(m.ProcessInstance.id.in_(sorted(instance_ids)), m.ProcessInstance.status == "running")
             .values(time_state=case((worst == 0, "red"), (worst == 1, "yellow"), else_="green"))
             .execution_options(synchronize_session=False)
         )
-    return int(to_red + to_yellow)
+    return crossed
 
 
 def cases_page(
@@ -211,3 +256,28 @@ def inbox_counts(session: Session, *, actor: Actor) -> dict[str, dict[str, int]]
     completed = task_branches(actor, "mine", "completed")[0].subquery()
     counts["completed"] = {"total": session.scalar(select(func.count()).select_from(completed)) or 0}
     return counts
+
+
+def reminders_of(session: Session, recipient: str, include_done: bool, limit: int) -> list[m.Reminder]:
+    query = select(m.Reminder).where(m.Reminder.recipient == recipient)
+    if not include_done:
+        query = query.where(m.Reminder.acknowledged_at.is_(None), m.Reminder.resolved_at.is_(None))
+    return list(session.scalars(query.order_by(m.Reminder.id.desc()).limit(limit)))
+
+
+def reminder_counts(session: Session, recipient: str) -> dict[str, int]:
+    rows = session.execute(
+        select(m.Reminder.category, func.count())
+        .where(
+            m.Reminder.recipient == recipient, m.Reminder.acknowledged_at.is_(None), m.Reminder.resolved_at.is_(None)
+        )
+        .group_by(m.Reminder.category)
+    ).tuples()
+    return {category: int(n) for category, n in rows}
+
+
+def contracts_of(session: Session, *, units: frozenset[str] | None) -> list[m.Contract]:
+    query = select(m.Contract)
+    if units is not None:
+        query = query.where(m.Contract.unit_code.in_(sorted(units)))
+    return list(session.scalars(query.order_by(m.Contract.expires_on, m.Contract.id)))

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.persistence import models as m
@@ -272,6 +274,107 @@ class Repositories:
                 )
             )
         )
+
+    # -- deadlines and reminders ---------------------------------------------------------------------------
+
+    def time_limit_rule(self, process_key: str, step: str) -> m.TimeLimitRule | None:
+        """The rule for this step, else the process-wide ("*") rule."""
+        rules = {
+            r.step: r
+            for r in self.session.scalars(
+                select(m.TimeLimitRule).where(
+                    m.TimeLimitRule.process_key == process_key, m.TimeLimitRule.step.in_([step, "*"])
+                )
+            )
+        }
+        return rules.get(step) or rules.get("*")
+
+    def time_limit_rules(self) -> list[m.TimeLimitRule]:
+        return list(
+            self.session.scalars(select(m.TimeLimitRule).order_by(m.TimeLimitRule.process_key, m.TimeLimitRule.step))
+        )
+
+    def calendar_overrides(self) -> dict[dt.date, bool]:
+        return {
+            d: w
+            for d, w in self.session.execute(select(m.CalendarOverride.day, m.CalendarOverride.is_workday)).tuples()
+        }
+
+    def calendar_override_rows(self) -> list[m.CalendarOverride]:
+        return list(self.session.scalars(select(m.CalendarOverride).order_by(m.CalendarOverride.day)))
+
+    def first_task_of_step(self, instance_id: str, bpmn_id: str) -> m.HumanTask | None:
+        """The earliest task of a step in an instance (a sent-back step may keep its original deadline)."""
+        return self.session.scalar(
+            select(m.HumanTask)
+            .where(m.HumanTask.instance_id == instance_id, m.HumanTask.bpmn_id == bpmn_id)
+            .order_by(m.HumanTask.created_at)
+            .limit(1)
+        )
+
+    def add_reminders(self, rows: list[dict[str, object]]) -> int:
+        """Insert reminders, skipping any (recipient, dedupe_key) that exists: a crossing reminds once."""
+        if not rows:
+            return 0
+        dialect = self.session.get_bind().dialect.name
+        insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert_fn(m.Reminder).values(rows).on_conflict_do_nothing(index_elements=["recipient", "dedupe_key"])
+        )
+        return int(self.session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+
+    def resolve_reminders(self, subject_type: str, subject_id: str, now: dt.datetime) -> None:
+        self.session.execute(
+            update(m.Reminder)
+            .where(
+                m.Reminder.subject_type == subject_type,
+                m.Reminder.subject_id == subject_id,
+                m.Reminder.resolved_at.is_(None),
+            )
+            .values(resolved_at=now)
+        )
+
+    def reminder(self, reminder_id: int) -> m.Reminder | None:
+        return self.session.get(m.Reminder, reminder_id)
+
+    def usernames_in_role(
+        self, pairs: set[tuple[str | None, str | None]]
+    ) -> dict[tuple[str | None, str | None], list[str]]:
+        """Active users per (role, unit) pair; a None unit means any unit."""
+        found: dict[tuple[str | None, str | None], list[str]] = {}
+        for role, unit in pairs:
+            if role is None:
+                found[(role, unit)] = []
+                continue
+            found[(role, unit)] = [u.username for u in self.users_in_role(role, unit)]
+        return found
+
+    def unit_head(self, unit_code: str | None) -> str | None:
+        """The head of the unit, or of the nearest unit above it that has one."""
+        code = unit_code
+        while code is not None:
+            heads = self.users_in_role("unit_head", code)
+            if heads:
+                return heads[0].username
+            unit = self.unit(code)
+            code = unit.parent_code if unit else None
+        return None
+
+    def try_global_lock(self, name: str) -> bool:
+        """A once-per-tick job's lock for this transaction (PostgreSQL); SQLite has one scheduler anyway."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        key = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big", signed=True)
+        return bool(self.session.scalar(select(func.pg_try_advisory_xact_lock(key))))
+
+    def contract(self, contract_id: int) -> m.Contract | None:
+        return self.session.get(m.Contract, contract_id)
+
+    def contract_by_number(self, number: str) -> m.Contract | None:
+        return self.session.scalar(select(m.Contract).where(m.Contract.number == number))
+
+    def contracts_expiring_by(self, day: dt.date) -> list[m.Contract]:
+        return list(self.session.scalars(select(m.Contract).where(m.Contract.expires_on <= day)))
 
     # -- history -------------------------------------------------------------------------------------------
 

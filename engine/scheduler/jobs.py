@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -10,11 +11,13 @@ import uuid
 from engine.bootstrap import Engine
 from engine.domain.errors import ConflictError, EngineError
 from engine.domain.views import SweepReport
-from engine.services import deadlines, timers
+from engine.services import contracts, deadlines, timers
 
 log = logging.getLogger(__name__)
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+CONTRACT_SWEEP_EVERY = dt.timedelta(hours=1)  # expiry is counted in days; hourly catches the local midnight
+_last_contract_sweep: dt.datetime | None = None
 
 
 def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport:
@@ -37,4 +40,19 @@ def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport
             errors += 1
             log.exception("timer %s failed unexpectedly", timer_id)
     changed = deadlines.refresh_time_states(engine.uow(), now=engine.now())
+    _sweep_contracts(engine)
     return SweepReport(timers_fired=fired, time_states_changed=changed, errors=errors)
+
+
+def _sweep_contracts(engine: Engine) -> None:
+    global _last_contract_sweep
+    now = engine.now()
+    if _last_contract_sweep is not None and _last_contract_sweep <= now < _last_contract_sweep + CONTRACT_SWEEP_EVERY:
+        return
+    try:
+        report = contracts.sweep_contracts(engine.uow(), now=now)
+        _last_contract_sweep = now
+        if report["renewed"] or report["notified"]:
+            log.info("contracts: %s", report)
+    except EngineError as exc:
+        log.warning("contract sweep failed: %s", exc)

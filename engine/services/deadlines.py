@@ -1,14 +1,290 @@
-"""Deadlines: move open tasks and their instances to yellow and red as their thresholds pass."""
+"""Deadlines: time-limit rules, the working-day calendar, time states that move at their thresholds, reminders."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from engine.calendar import WorkingCalendar
+from engine.domain import time_limits
+from engine.domain.errors import InvalidStateError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.domain.reminders import DEFAULT_ESCALATE_AFTER, RED_REPEAT
+from engine.domain.views import Actor
+from engine.persistence import models as m
 from engine.persistence import queries
+from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
+from engine.services import history
+
+LIMIT_UNITS = ("minutes", "hours", "working_days", "working_hours")
 
 
-def refresh_time_states(uow: UnitOfWork, *, now: dt.datetime) -> int:
-    """Apply every threshold crossed by `now`; returns how many tasks changed state."""
+def deadline(
+    repos: Repositories,
+    *,
+    process_key: str,
+    bpmn_id: str,
+    instance_id: str,
+    time_limit: str | None,
+    boundary_due: dt.datetime | None,
+    now: dt.datetime,
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(due_at, warn_at) of a task opening now: an admin rule first, then the diagram's timeLimit or boundary timer."""
+    rule = repos.time_limit_rule(process_key, bpmn_id)
+    if rule is not None:
+        if not rule.restart_on_sendback:
+            first = repos.first_task_of_step(instance_id, bpmn_id)
+            if first is not None and first.due_at is not None:
+                return first.due_at, first.warn_at  # a sent-back step keeps its original deadline
+        calendar = WorkingCalendar(repos.calendar_overrides())
+        by_rule = _apply(rule.limit_unit, rule.limit_value, now, calendar)
+        return by_rule, _warn(rule, now, by_rule, calendar)
+    due = now + time_limits.parse_duration(time_limit) if time_limit else boundary_due
+    return due, (time_limits.warn_at(now, due) if due else None)
+
+
+def _apply(unit: str, value: float, start: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+    if unit == "minutes":
+        return start + dt.timedelta(minutes=value)
+    if unit == "hours":
+        return start + dt.timedelta(hours=value)
+    if unit == "working_days":
+        return calendar.add_working_days(start, value)
+    return calendar.add_working_hours(start, value)
+
+
+def _warn(rule: m.TimeLimitRule, start: dt.datetime, due: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+    if rule.yellow_left_minutes is not None:
+        return max(start, due - dt.timedelta(minutes=rule.yellow_left_minutes))
+    share = rule.yellow_share if rule.yellow_share is not None else time_limits.DEFAULT_YELLOW_SHARE
+    if rule.limit_unit.startswith("working"):
+        used = calendar.working_time_between(start, due) * share
+        return calendar.add_working_hours(start, used.total_seconds() / 3600)
+    return start + (due - start) * share
+
+
+# -- the sweep ---------------------------------------------------------------------------------------------
+
+
+def refresh_time_states(
+    uow: UnitOfWork, *, now: dt.datetime, escalate_after: dt.timedelta = DEFAULT_ESCALATE_AFTER
+) -> int:
+    """Move open tasks across the thresholds `now` has passed and remind once per crossing; returns tasks moved."""
     with uow as repos:
-        return queries.refresh_time_states(repos.session, now=now)
+        crossed = queries.cross_thresholds(repos.session, now=now, repeat=RED_REPEAT, escalate_after=escalate_after)
+        reminders: list[dict[str, Any]] = []
+        for kind, rows in crossed.items():
+            reminders += _task_reminders(repos, kind, rows, now)
+        repos.add_reminders(reminders)
+        return len(crossed["yellow"]) + len(crossed["red"])
+
+
+def _task_reminders(
+    repos: Repositories, kind: str, rows: list[queries.Crossing], now: dt.datetime
+) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    if kind == "escalate":
+        recipients = {r.id: [h] if (h := repos.unit_head(r.unit_code)) else [] for r in rows}
+    else:
+        pairs = {(r.lane, r.unit_code) for r in rows if r.assignee is None}
+        by_pair = repos.usernames_in_role(pairs)
+        recipients = {r.id: [r.assignee] if r.assignee else by_pair[(r.lane, r.unit_code)] for r in rows}
+    out = []
+    for row in rows:
+        key, title = _reminder_text(kind, row, now)
+        for person in recipients[row.id]:
+            out.append(
+                {
+                    "category": "time_limit_warning",
+                    "recipient": person,
+                    "subject_type": "task",
+                    "subject_id": row.id,
+                    "dedupe_key": key,
+                    "title": title,
+                    "body": row.business_key or "",
+                    "created_at": now,
+                }
+            )
+    return out
+
+
+def _reminder_text(kind: str, row: queries.Crossing, now: dt.datetime) -> tuple[str, str]:
+    what = f"{row.business_key or row.process_key} · {row.name}"
+    if kind == "yellow":
+        return f"task:{row.id}:yellow", f"即将超期 Approaching its deadline: {what}"
+    if kind == "red":
+        return f"task:{row.id}:red", f"已超期 Overdue: {what}"
+    if kind == "escalate":
+        return f"task:{row.id}:escalated", f"超期督办 Overdue, please supervise: {what}"
+    days = max(1, int((now - (row.due_at or now)) / RED_REPEAT))
+    return f"task:{row.id}:red:{days}", f"超期 {days} 天仍未办理 Still overdue after {days} day(s): {what}"
+
+
+# -- rules, calendar and pauses ----------------------------------------------------------------------------
+
+
+def list_rules(uow: UnitOfWork) -> list[dict[str, Any]]:
+    with uow as repos:
+        return [_rule_dict(r) for r in repos.time_limit_rules()]
+
+
+def put_rule(
+    uow: UnitOfWork,
+    *,
+    process_key: str,
+    step: str,
+    limit_value: float,
+    limit_unit: str,
+    actor: Actor,
+    now: dt.datetime,
+    yellow_share: float | None = None,
+    yellow_left_minutes: float | None = None,
+    restart_on_sendback: bool = True,
+) -> dict[str, Any]:
+    """Admin: set the time limit of a step ("*": every step of the process); applies to tasks opened from now on."""
+    if not actor.is_admin:
+        raise PermissionDeniedError("only admins may change time-limit rules")
+    problems: dict[str, list[str]] = {}
+    if limit_unit not in LIMIT_UNITS:
+        problems["limit_unit"] = [f"one of {', '.join(LIMIT_UNITS)}"]
+    if not limit_value > 0:
+        problems["limit_value"] = ["a positive number (decimals allowed, e.g. 0.1 minutes)"]
+    if yellow_share is not None and not 0 < yellow_share < 1:
+        problems["yellow_share"] = ["a share of the limit between 0 and 1, e.g. 0.75"]
+    if yellow_left_minutes is not None and yellow_left_minutes <= 0:
+        problems["yellow_left_minutes"] = ["a positive number of minutes"]
+    if not process_key or not step:
+        problems["step"] = ["the process key and the step's BPMN id (or *)"]
+    if problems:
+        raise ValidationError(problems)
+    with uow as repos:
+        rule = next((r for r in repos.time_limit_rules() if (r.process_key, r.step) == (process_key, step)), None)
+        before = _rule_dict(rule) if rule else None
+        if rule is None:
+            rule = m.TimeLimitRule(process_key=process_key, step=step)
+            repos.add(rule)
+        rule.limit_value, rule.limit_unit = float(limit_value), limit_unit
+        rule.yellow_share, rule.yellow_left_minutes = yellow_share, yellow_left_minutes
+        rule.restart_on_sendback, rule.updated_by, rule.updated_at = restart_on_sendback, actor.username, now
+        repos.flush()
+        history.record(
+            repos,
+            kind="time_limit_rule_set",
+            at=now,
+            actor=actor.username,
+            message=f"{process_key}/{step}",
+            data={"before": before, "after": _rule_dict(rule)},
+        )
+        return _rule_dict(rule)
+
+
+def _rule_dict(rule: m.TimeLimitRule) -> dict[str, Any]:
+    return {
+        "process_key": rule.process_key,
+        "step": rule.step,
+        "limit_value": rule.limit_value,
+        "limit_unit": rule.limit_unit,
+        "yellow_share": rule.yellow_share,
+        "yellow_left_minutes": rule.yellow_left_minutes,
+        "restart_on_sendback": rule.restart_on_sendback,
+        "updated_by": rule.updated_by,
+        "updated_at": rule.updated_at.isoformat() if rule.updated_at else None,
+    }
+
+
+def list_overrides(uow: UnitOfWork) -> dict[str, Any]:
+    """Admin overrides and the years whose official holiday table is missing (projected)."""
+    with uow as repos:
+        rows = repos.calendar_override_rows()
+        overrides = {r.day: r.is_workday for r in rows}
+    calendar = WorkingCalendar(overrides)
+    this_year = dt.date.today().year
+    return {
+        "overrides": [{"day": r.day.isoformat(), "is_workday": r.is_workday, "note": r.note} for r in rows],
+        "missing_official_years": calendar.missing_official_years(range(this_year, this_year + 2)),
+    }
+
+
+def set_override(
+    uow: UnitOfWork, *, day: dt.date, is_workday: bool, note: str, actor: Actor, now: dt.datetime
+) -> dict[str, Any]:
+    """Admin: declare a date a working day or a day off (new deadlines use it at once)."""
+    if not actor.is_admin:
+        raise PermissionDeniedError("only admins may change the calendar")
+    with uow as repos:
+        row = next((r for r in repos.calendar_override_rows() if r.day == day), None)
+        if row is None:
+            row = m.CalendarOverride(day=day)
+            repos.add(row)
+        row.is_workday, row.note, row.updated_by, row.updated_at = is_workday, note[:200], actor.username, now
+        history.record(
+            repos,
+            kind="calendar_override_set",
+            at=now,
+            actor=actor.username,
+            message=f"{day.isoformat()} {'working day' if is_workday else 'day off'}",
+            data={"note": note},
+        )
+        return {"day": day.isoformat(), "is_workday": is_workday, "note": row.note}
+
+
+def pause_task(uow: UnitOfWork, *, task_id: str, actor: Actor, now: dt.datetime, reason: str) -> None:
+    """Stop a task's clock while the case waits on the audited party."""
+    with uow as repos:
+        row = _pausable(repos, task_id, actor)
+        if row.paused_at is not None:
+            raise InvalidStateError("the clock of this task is already paused")
+        if not reason.strip():
+            raise ValidationError({"reason": ["say what the case waits for"]})
+        row.paused_at = now
+        history.record(
+            repos,
+            kind="clock_paused",
+            at=now,
+            actor=actor.username,
+            instance_id=row.instance_id,
+            task_id=row.id,
+            bpmn_id=row.bpmn_id,
+            message=reason.strip(),
+        )
+
+
+def resume_task(uow: UnitOfWork, *, task_id: str, actor: Actor, now: dt.datetime) -> None:
+    """Restart a paused clock; the deadline moves by the time it was paused."""
+    with uow as repos:
+        row = _pausable(repos, task_id, actor)
+        if row.paused_at is None:
+            raise InvalidStateError("the clock of this task is running")
+        paused = now - row.paused_at
+        row.due_at = row.due_at + paused if row.due_at else None
+        row.warn_at = row.warn_at + paused if row.warn_at else None
+        row.next_reminder_at = row.next_reminder_at + paused if row.next_reminder_at else None
+        row.escalate_at = row.escalate_at + paused if row.escalate_at else None
+        row.paused_at = None
+        history.record(
+            repos,
+            kind="clock_resumed",
+            at=now,
+            actor=actor.username,
+            instance_id=row.instance_id,
+            task_id=row.id,
+            bpmn_id=row.bpmn_id,
+            data={"paused_s": paused.total_seconds()},
+        )
+
+
+def _pausable(repos: Repositories, task_id: str, actor: Actor) -> m.HumanTask:
+    from engine.domain.access import may_work_task
+
+    row = repos.human_task(task_id)
+    if row is None:
+        raise NotFoundError(f"no task {task_id}")
+    if row.state != "open":
+        raise InvalidStateError(f"the task is {row.state}")
+    if not (
+        actor.roles & {"admin", "supervisor"}
+        or may_work_task(actor, lane=row.lane, assignee=row.assignee, unit_code=row.unit_code)
+    ):
+        raise PermissionDeniedError("only the people working the task, supervisors and admins may pause its clock")
+    return row

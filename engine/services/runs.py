@@ -13,7 +13,7 @@ from engine.domain.errors import NotFoundError
 from engine.domain.views import InstanceView, TaskView
 from engine.persistence import models as m
 from engine.persistence.repositories import Repositories
-from engine.services import history, recorders
+from engine.services import deadlines, history, recorders
 
 
 def load_run(repos: Repositories, instance: m.ProcessInstance) -> tuple[ProcessRun, m.DefinitionVersion]:
@@ -135,6 +135,7 @@ def _sync_tasks(
     for row in repos.open_human_tasks(instance.id):
         if open_now.pop(row.id, None) is None:
             row.state = "cancelled"
+            repos.resolve_reminders("task", row.id, now)
             history.record(
                 repos,
                 kind="task_cancelled",
@@ -151,8 +152,15 @@ def _sync_tasks(
         for task in open_now.values():
             props: dict[str, Any] = properties.get(task.bpmn_id, {})
             data = run.task_data(task.id)
-            due_at = _due_at(props.get("time_limit"), boundary_due.get(task.id), now)
-            warn_at = time_limits.warn_at(now, due_at) if due_at else None
+            due_at, warn_at = deadlines.deadline(
+                repos,
+                process_key=instance.process_key,
+                bpmn_id=task.bpmn_id,
+                instance_id=instance.id,
+                time_limit=props.get("time_limit"),
+                boundary_due=boundary_due.get(task.id),
+                now=now,
+            )
             unit = data.get("unit")
             assignee = data.get(props["assignee_field"]) if props.get("assignee_field") else None
             row = m.HumanTask(
@@ -179,12 +187,6 @@ def _sync_tasks(
     worst = time_limits.worst(states)
     instance.time_state = worst.value if worst else None
     return opened
-
-
-def _due_at(time_limit: str | None, boundary_due: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
-    if time_limit:
-        return now + time_limits.parse_duration(time_limit)
-    return boundary_due
 
 
 def task_view(row: m.HumanTask, *, form: dict[str, Any] | None = None, documentation: str | None = None) -> TaskView:

@@ -171,6 +171,7 @@ def complete_task(
         )
         run.complete(task_id, data, now=now)
         row.state, row.completed_at, row.completed_by = "completed", now, actor.username
+        repos.resolve_reminders("task", row.id, now)
         on_behalf = row.assignee if row.assignee not in (None, actor.username) else None
         history.record(
             repos,

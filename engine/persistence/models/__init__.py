@@ -1,12 +1,16 @@
 """All tables, split by noun: the engine core and the audit loop's records."""
 
 from engine.persistence.models.audit import (
+    CalendarOverride,
     Case,
+    Contract,
     Document,
     DocumentWaiver,
     NumberSequence,
     RectificationRound,
+    Reminder,
     SupervisionOrder,
+    TimeLimitRule,
     Topic,
     Unit,
     WhitelistEntry,
@@ -27,7 +31,9 @@ from engine.persistence.models.core import (
 
 __all__ = [
     "ApiToken",
+    "CalendarOverride",
     "Case",
+    "Contract",
     "DecisionFile",
     "DefinitionVersion",
     "Document",
@@ -39,7 +45,9 @@ __all__ = [
     "NumberSequence",
     "ProcessInstance",
     "RectificationRound",
+    "Reminder",
     "SupervisionOrder",
+    "TimeLimitRule",
     "Timer",
     "Topic",
     "Unit",

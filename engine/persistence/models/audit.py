@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.persistence.base import Base, UtcDateTime
@@ -173,3 +173,76 @@ class SupervisionOrder(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class TimeLimitRule(Base):
+    """An admin's time limit for a step (bpmn id, or "*" for every step of the process)."""
+
+    __tablename__ = "time_limit_rules"
+    __table_args__ = (UniqueConstraint("process_key", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(200))
+    limit_value: Mapped[float] = mapped_column(Float)
+    limit_unit: Mapped[str] = mapped_column(String(16))
+    yellow_share: Mapped[float | None] = mapped_column(Float)
+    yellow_left_minutes: Mapped[float | None] = mapped_column(Float)
+    restart_on_sendback: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class CalendarOverride(Base):
+    """An admin's correction of the working-day calendar: this date is (not) a working day."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Reminder(Base):
+    """One notice to one person; (recipient, dedupe_key) is unique so a crossing never reminds twice."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("recipient", "dedupe_key"),
+        Index("ix_reminders_recipient_open", "recipient", "acknowledged_at", "resolved_at"),
+        Index("ix_reminders_subject", "subject_type", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(80))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class Contract(Base):
+    """A power supply contract (供用电合同) whose expiry is watched: reminder at 30 days, warning at 7."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (Index("ix_contracts_expires", "expires_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    customer: Mapped[str] = mapped_column(String(200))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    auto_renew: Mapped[bool] = mapped_column(Boolean, default=False)
+    term_months: Mapped[int] = mapped_column(Integer, default=12)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

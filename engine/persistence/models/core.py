@@ -128,6 +128,9 @@ class HumanTask(Base):
         Index("ix_human_tasks_open_warn", "warn_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_open_due", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_completed_by", "completed_by", "completed_at"),
+        Index("ix_human_tasks_open_next_reminder", "next_reminder_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_human_tasks_open_escalate", "escalate_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_human_tasks_instance_step", "instance_id", "bpmn_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -147,6 +150,10 @@ class HumanTask(Base):
     warn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(80))
+    # While red: when the next daily reminder is due, and when the supervisor is told (once).
+    next_reminder_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    escalate_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class Timer(Base):

@@ -1,0 +1,145 @@
+"""Reminders: a person's open notices, acknowledging them, and urging (催办) late work by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from engine.domain.access import may_see_unit
+from engine.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
+from engine.domain.reminders import CATEGORIES
+from engine.domain.views import Actor
+from engine.persistence import models as m
+from engine.persistence import queries
+from engine.persistence.unit_of_work import UnitOfWork
+from engine.services import history
+
+URGING_ROLES = frozenset({"admin", "supervisor"})
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    id: int
+    category: str
+    recipient: str
+    subject_type: str
+    subject_id: str
+    title: str
+    body: str
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+
+
+def _view(r: m.Reminder) -> ReminderView:
+    return ReminderView(
+        r.id,
+        r.category,
+        r.recipient,
+        r.subject_type,
+        r.subject_id,
+        r.title,
+        r.body,
+        r.created_at,
+        r.acknowledged_at,
+        r.resolved_at,
+    )
+
+
+def list_reminders(
+    uow: UnitOfWork, *, actor: Actor, include_done: bool = False, limit: int = 100
+) -> list[ReminderView]:
+    """The actor's reminders, newest first; by default only those neither acknowledged nor resolved."""
+    with uow as repos:
+        return [_view(r) for r in queries.reminders_of(repos.session, actor.username, include_done, limit)]
+
+
+def reminder_counts(uow: UnitOfWork, *, actor: Actor) -> dict[str, int]:
+    """Open reminders per category (all six categories, zeros included)."""
+    with uow as repos:
+        counts = queries.reminder_counts(repos.session, actor.username)
+    return {category: counts.get(category, 0) for category in CATEGORIES}
+
+
+def acknowledge(uow: UnitOfWork, *, reminder_id: int, actor: Actor, now: dt.datetime) -> ReminderView:
+    """The recipient has seen it; it leaves their open list."""
+    with uow as repos:
+        row = repos.reminder(reminder_id)
+        if row is None or row.recipient != actor.username:
+            raise NotFoundError(f"no reminder {reminder_id}")
+        if row.acknowledged_at is None:
+            row.acknowledged_at = now
+        return _view(row)
+
+
+def urge(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    task_ids: list[str] | None = None,
+    case_ids: list[int] | None = None,
+    message: str = "",
+) -> list[dict[str, Any]]:
+    """Supervisors: remind whoever holds each open task (of the cases) now; at most one urge per task per hour."""
+    if not actor.roles & URGING_ROLES:
+        raise PermissionDeniedError("only supervisors and admins may urge")
+    if not task_ids and not case_ids:
+        raise ValidationError({"task_ids": ["give task ids or case ids to urge"]})
+    report: list[dict[str, Any]] = []
+    with uow as repos:
+        targets: list[tuple[str, m.HumanTask | None]] = [(t, repos.human_task(t)) for t in task_ids or []]
+        for case_id in case_ids or []:
+            case = repos.case(case_id)
+            if case is None or case.instance_id is None or not may_see_unit(actor, case.unit_code):
+                report.append({"case_id": case_id, "result": "refused", "reason": "no such case in your units"})
+                continue
+            open_tasks = repos.open_human_tasks(case.instance_id)
+            if not open_tasks:
+                report.append({"case_id": case_id, "result": "refused", "reason": f"case is {case.status}"})
+            targets += [(t.id, t) for t in open_tasks]
+        hour = now.strftime("%Y%m%d%H")
+        for task_id, row in targets:
+            if row is None or not may_see_unit(actor, row.unit_code):
+                report.append({"task_id": task_id, "result": "refused", "reason": "no such task in your units"})
+                continue
+            if row.state != "open":
+                report.append({"task_id": task_id, "result": "refused", "reason": f"the task is {row.state}"})
+                continue
+            people = (
+                [row.assignee]
+                if row.assignee
+                else repos.usernames_in_role({(row.lane, row.unit_code)})[(row.lane, row.unit_code)]
+            )
+            title = f"催办 Urged by {actor.username}: {row.business_key or row.process_key} · {row.name}"
+            added = repos.add_reminders(
+                [
+                    {
+                        "category": "time_limit_warning",
+                        "recipient": p,
+                        "subject_type": "task",
+                        "subject_id": row.id,
+                        "dedupe_key": f"task:{row.id}:urge:{hour}",
+                        "title": title,
+                        "body": message,
+                        "created_at": now,
+                    }
+                    for p in people
+                ]
+            )
+            history.record(
+                repos,
+                kind="urged",
+                at=now,
+                actor=actor.username,
+                instance_id=row.instance_id,
+                task_id=row.id,
+                bpmn_id=row.bpmn_id,
+                message=message or row.name,
+                data={"recipients": people, "new_reminders": added},
+            )
+            report.append(
+                {"task_id": row.id, "result": "urged" if added else "already urged this hour", "recipients": people}
+            )
+    return report
