@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -30,25 +31,29 @@ task_util.TaskIterator.__init__.__defaults__ = (None, _MAX_DEPTH, True, None)
 bpmn_task_util.BpmnTaskIterator.__init__.__defaults__ = (None, _MAX_DEPTH, True, False, None)
 
 
-_BUNDLES: OrderedDict[tuple[int, int], serializer.SpecBundle] = OrderedDict()
+_BUNDLES: OrderedDict[Hashable, serializer.SpecBundle] = OrderedDict()
 _BUNDLES_LOCK = threading.Lock()
 _BUNDLES_MAX = 256
 
 
-def bundle_for(version_id: int, spec_json: str) -> serializer.SpecBundle:
-    """The parsed spec of a definition version, cached per process (specs are immutable and read-only)."""
-    key = (version_id, hash(spec_json))  # the hash guards against a recreated database reusing ids
+def cached_bundle(key: Hashable, load_json: Callable[[], str]) -> serializer.SpecBundle:
+    """The parsed spec under `key`, parsed from load_json() on a miss; cached per process (specs are read-only)."""
     with _BUNDLES_LOCK:
         found = _BUNDLES.get(key)
         if found is not None:
             _BUNDLES.move_to_end(key)
             return found
-    bundle = serializer.load_spec(spec_json)
+    bundle = serializer.load_spec(load_json())
     with _BUNDLES_LOCK:
         _BUNDLES[key] = bundle
         while len(_BUNDLES) > _BUNDLES_MAX:
             _BUNDLES.popitem(last=False)
     return bundle
+
+
+def bundle_for(version_id: int, spec_json: str) -> serializer.SpecBundle:
+    """The parsed spec of a definition version given its JSON (the hash guards against reused ids)."""
+    return cached_bundle((version_id, hash(spec_json)), lambda: spec_json)
 
 
 @dataclass(frozen=True)

@@ -319,9 +319,12 @@ class Repositories:
         dialect = self.session.get_bind().dialect.name
         insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = (
-            insert_fn(m.Reminder).values(rows).on_conflict_do_nothing(index_elements=["recipient", "dedupe_key"])
+            insert_fn(m.Reminder)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["recipient", "dedupe_key"])
+            .returning(m.Reminder.id)
         )
-        return int(self.session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+        return len(self.session.execute(statement).all())  # rowcount is unreliable for ON CONFLICT across drivers
 
     def resolve_reminders(self, subject_type: str, subject_id: str, now: dt.datetime) -> None:
         self.session.execute(

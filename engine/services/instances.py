@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from engine.bpmn.runtime import ProcessRun, bundle_for
+from engine.bpmn.runtime import ProcessRun
 from engine.domain.access import may_see_instance
 from engine.domain.errors import InvalidStateError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.domain.task_data import clean_task_data
@@ -16,7 +16,7 @@ from engine.persistence import queries
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
 from engine.services import history
-from engine.services.runs import instance_view, load_run, new_instance, save_run
+from engine.services.runs import instance_view, load_run, new_instance, save_run, version_bundle
 
 STATUSES = ("running", "completed", "cancelled", "error")
 
@@ -76,7 +76,7 @@ def _start(
     now: dt.datetime,
     before_save: Callable[[str], None] | None = None,
 ) -> InstanceView:
-    run = ProcessRun.start(bundle_for(row.id, row.spec_json), data, now=now)
+    run = ProcessRun.start(version_bundle(row), data, now=now)
     unit = data.get("unit") if isinstance(data.get("unit"), str) else None
     instance = new_instance(repos, row, run, business_key=business_key, unit_code=unit, actor=actor, now=now)
     if before_save is not None:
@@ -90,8 +90,8 @@ def _start(
         message=f"{row.process_key} version {row.version}",
         data=data,
     )
-    save_run(repos, instance, run, row, actor=actor, now=now)
-    return instance_view(repos, instance)
+    open_tasks = save_run(repos, instance, run, row, actor=actor, now=now)
+    return instance_view(repos, instance, open_tasks=open_tasks)
 
 
 def start_from_timer(repos: Repositories, row: m.DefinitionVersion, *, now: dt.datetime) -> InstanceView:
@@ -141,8 +141,8 @@ def cancel_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.
             raise InvalidStateError(f"the instance is {instance.status}; only running instances can be cancelled")
         run, version = load_run(repos, instance)
         run.cancel()
-        save_run(repos, instance, run, version, actor=actor.username, now=now, status="cancelled")
-        return instance_view(repos, instance)
+        open_tasks = save_run(repos, instance, run, version, actor=actor.username, now=now, status="cancelled")
+        return instance_view(repos, instance, open_tasks=open_tasks)
 
 
 def retry_instance(
@@ -168,8 +168,8 @@ def retry_instance(
         )
         instance.status = "running"  # so a repeated failure is recorded as a new error
         run.retry(data, now=now)
-        save_run(repos, instance, run, version, actor=actor.username, now=now)
-        return instance_view(repos, instance)
+        open_tasks = save_run(repos, instance, run, version, actor=actor.username, now=now)
+        return instance_view(repos, instance, open_tasks=open_tasks)
 
 
 def deliver_message(

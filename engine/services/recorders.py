@@ -259,15 +259,24 @@ def task_opened(
         recorder.on_open(repos, instance, task, now)
 
 
-def instance_saved(repos: Repositories, instance: m.ProcessInstance, properties: Data, *, now: dt.datetime) -> None:
+def instance_saved(
+    repos: Repositories,
+    instance: m.ProcessInstance,
+    properties: Data,
+    open_tasks: list[m.HumanTask],
+    *,
+    now: dt.datetime,
+) -> None:
     """Keep the status of the case or topic run by this instance in step with where the instance stands."""
+    if not any(p.get("status") or p.get("record") for p in properties.values()):
+        return  # a process that drives no business record
     case = repos.case_by_instance(instance.id)
     topic = repos.topic_by_instance(instance.id) if case is None else None
     record: m.Case | m.Topic | None = case or topic
     if record is None:
         return
     if instance.status == "running":
-        open_statuses = [properties.get(t.bpmn_id, {}).get("status") for t in repos.open_human_tasks(instance.id)]
+        open_statuses = [properties.get(t.bpmn_id, {}).get("status") for t in open_tasks]
         shown = next((s for s in open_statuses if s), None)
         if shown is None and topic is not None and topic.status == "published":
             return  # waiting for the effective date

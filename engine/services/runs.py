@@ -7,7 +7,8 @@ import json
 import uuid
 from typing import Any
 
-from engine.bpmn.runtime import ProcessRun, bundle_for
+from engine.bpmn.runtime import ProcessRun, cached_bundle
+from engine.bpmn.serializer import SpecBundle
 from engine.domain import time_limits
 from engine.domain.errors import NotFoundError
 from engine.domain.views import InstanceView, TaskView
@@ -21,7 +22,12 @@ def load_run(repos: Repositories, instance: m.ProcessInstance) -> tuple[ProcessR
     version = repos.version_by_id(instance.definition_version_id)
     if version is None:
         raise NotFoundError(f"definition version {instance.definition_version_id} is missing")
-    return ProcessRun.load(bundle_for(version.id, version.spec_json), instance.state_json), version
+    return ProcessRun.load(version_bundle(version), instance.state_json), version
+
+
+def version_bundle(version: m.DefinitionVersion) -> SpecBundle:
+    """The version's parsed spec; its large JSON column is read from the database only on a cache miss."""
+    return cached_bundle((version.id, version.content_hash), lambda: version.spec_json)
 
 
 def new_instance(
@@ -61,8 +67,8 @@ def save_run(
     actor: str | None,
     now: dt.datetime,
     status: str | None = None,
-) -> None:
-    """Store the run's state and bring every projection of the instance in line with it."""
+) -> list[m.HumanTask]:
+    """Store the run's state and bring every projection in line with it; returns the instance's open tasks."""
     was_error = instance.status == "error"
     instance.state_json = run.dump()
     instance.data_json = json.dumps(run.data, ensure_ascii=False, default=str)
@@ -98,12 +104,14 @@ def save_run(
         history.record(repos, kind=instance.status, at=now, actor=actor, instance_id=instance.id)
 
     _sync_timers(repos, instance, run, now)
-    opened = _sync_tasks(repos, instance, run, version, now)
-    repos.replace_message_waits(instance, run.waiting_messages() if instance.status == "running" else [])
+    opened, open_rows = _sync_tasks(repos, instance, run, version, now)
+    if version.messages_json != "[]":  # a version that catches no message never has waits to sync
+        repos.replace_message_waits(instance, run.waiting_messages() if instance.status == "running" else [])
     properties = json.loads(version.task_properties_json)
     for row in opened:
         recorders.task_opened(repos, instance, row, properties.get(row.bpmn_id, {}), now=now)
-    recorders.instance_saved(repos, instance, properties, now=now)
+    recorders.instance_saved(repos, instance, properties, open_rows, now=now)
+    return open_rows
 
 
 def _sync_timers(repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, now: dt.datetime) -> None:
@@ -129,11 +137,16 @@ def _sync_timers(repos: Repositories, instance: m.ProcessInstance, run: ProcessR
 
 def _sync_tasks(
     repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, version: m.DefinitionVersion, now: dt.datetime
-) -> list[m.HumanTask]:
-    """Cancel rows of tasks no longer open, insert rows for new ones; returns the new rows."""
+) -> tuple[list[m.HumanTask], list[m.HumanTask]]:
+    """Cancel rows of tasks no longer open, insert rows for new ones; returns (the new rows, all open rows)."""
     open_now = {t.id: t for t in run.open_tasks()} if instance.status in ("running", "error") else {}
+    still_open: list[m.HumanTask] = []
     for row in repos.open_human_tasks(instance.id):
-        if open_now.pop(row.id, None) is None:
+        if row.state != "open":
+            continue  # completed in this transaction, not yet flushed
+        if open_now.pop(row.id, None) is not None:
+            still_open.append(row)
+        else:
             row.state = "cancelled"
             repos.resolve_reminders("task", row.id, now)
             history.record(
@@ -183,10 +196,10 @@ def _sync_tasks(
             repos.add(row)
             opened.append(row)
     repos.flush()
-    states = [t.time_state for t in repos.open_human_tasks(instance.id)]
-    worst = time_limits.worst(states)
+    open_rows = still_open + opened
+    worst = time_limits.worst([t.time_state for t in open_rows])
     instance.time_state = worst.value if worst else None
-    return opened
+    return opened, open_rows
 
 
 def task_view(row: m.HumanTask, *, form: dict[str, Any] | None = None, documentation: str | None = None) -> TaskView:
@@ -212,9 +225,16 @@ def task_view(row: m.HumanTask, *, form: dict[str, Any] | None = None, documenta
     )
 
 
-def instance_view(repos: Repositories, instance: m.ProcessInstance, *, with_history: bool = True) -> InstanceView:
+def instance_view(
+    repos: Repositories,
+    instance: m.ProcessInstance,
+    *,
+    with_history: bool = True,
+    open_tasks: list[m.HumanTask] | None = None,
+) -> InstanceView:
     version = repos.version_by_id(instance.definition_version_id)
-    tasks = tuple(task_view(t) for t in repos.open_human_tasks(instance.id))
+    rows = open_tasks if open_tasks is not None else repos.open_human_tasks(instance.id)
+    tasks = tuple(task_view(t) for t in rows)
     events = tuple(history.history_view(h) for h in repos.history(instance.id)) if with_history else ()
     error = (
         {"bpmn_id": instance.error_bpmn_id, "message": instance.error_message} if instance.status == "error" else None

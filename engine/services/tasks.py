@@ -188,8 +188,8 @@ def complete_task(
                 **({"as_admin": True} if actor.is_admin and row.lane not in actor.roles else {}),
             },
         )
-        save_run(repos, instance, run, version, actor=actor.username, now=now)
-        return instance_view(repos, instance)
+        open_tasks = save_run(repos, instance, run, version, actor=actor.username, now=now)
+        return instance_view(repos, instance, open_tasks=open_tasks)
 
 
 def _check_required_documents(repos: Repositories, row: m.HumanTask, props: dict[str, Any]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -12,12 +14,16 @@ import pytest
 from flask import Flask
 from marshmallow import Schema
 
+from engine.bootstrap import Engine
 from engine.config import Settings
+from engine.domain import reminders as reminder_rules
 from engine.domain import units
-from engine.services import cases, documents, topics
+from engine.domain.views import Actor, TaskView
+from engine.services import cases, contracts, deadlines, documents, reminders, topics
 from webui import create_app
 from webui.api import openapi, schemas
 from webui.api.openapi import openapi_document
+from webui.api.serialize import task_json
 
 PREFIX = "/api/v1"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
@@ -116,6 +122,18 @@ def test_required_components_exist() -> None:
         "RaiseCase",
         "DocumentUpload",
         "WaiveDocument",
+        "DocumentSummary",
+        "Reminder",
+        "ReminderList",
+        "UrgeReport",
+        "TimeLimitRule",
+        "CalendarOverrides",
+        "Contract",
+        "Urge",
+        "SetTimeLimitRule",
+        "SetCalendarOverride",
+        "PauseClock",
+        "AddContract",
     ):
         assert name in schemas, name
     details = schemas["Error"]["properties"]["error"]["properties"]["details"]["properties"]
@@ -162,6 +180,15 @@ def test_complete_names_missing_required_documents() -> None:
         ("/instances/{instance_id}/waivers", "post", {"201", "401", "403", "404", "422"}),
         ("/documents/{document_id}", "get", {"200", "401", "404"}),
         ("/barcodes/{number}.svg", "get", {"200", "401", "422"}),
+        ("/reminders", "get", {"200", "401", "422"}),
+        ("/reminders/{reminder_id}/ack", "post", {"200", "401", "404"}),
+        ("/urge", "post", {"200", "401", "403", "422"}),
+        ("/time-limit-rules", "put", {"200", "401", "403", "422"}),
+        ("/calendar/overrides", "post", {"201", "401", "403", "422"}),
+        ("/tasks/{task_id}/pause", "post", {"200", "401", "403", "404", "409", "422"}),
+        ("/tasks/{task_id}/resume", "post", {"200", "401", "403", "404", "409"}),
+        ("/contracts", "get", {"200", "401", "422"}),
+        ("/contracts", "post", {"201", "401", "403", "409", "422"}),
     ],
 )
 def test_loop_routes_document_their_refusals(path: str, method: str, statuses: set[str]) -> None:
@@ -188,6 +215,9 @@ def test_mirrored_engine_constants_are_equal() -> None:
     assert openapi.MAX_DOCUMENT_MB * 1024 * 1024 == documents.MAX_DOCUMENT_BYTES
     assert topics.CODE.pattern == openapi.TOPIC_CODE
     assert documents.DOC_TYPE.pattern == openapi.DOC_TYPE
+    assert list(reminder_rules.CATEGORIES) == openapi.REMINDER_CATEGORIES
+    assert list(deadlines.LIMIT_UNITS) == openapi.LIMIT_UNITS
+    assert list(contracts.STATES) == openapi.CONTRACT_STATES
 
 
 @pytest.mark.parametrize(
@@ -202,6 +232,11 @@ def test_mirrored_engine_constants_are_equal() -> None:
         ("RetireTopic", schemas.RetireSchema),
         ("RaiseCase", schemas.CaseSchema),
         ("WaiveDocument", schemas.WaiverSchema),
+        ("Urge", schemas.UrgeSchema),
+        ("SetTimeLimitRule", schemas.RuleSchema),
+        ("SetCalendarOverride", schemas.OverrideSchema),
+        ("PauseClock", schemas.PauseSchema),
+        ("AddContract", schemas.ContractSchema),
     ],
 )
 def test_request_bodies_match_their_marshmallow_schemas(component: str, schema: type[Schema]) -> None:
@@ -210,6 +245,44 @@ def test_request_bodies_match_their_marshmallow_schemas(component: str, schema: 
     assert set(documented["properties"]) == set(fields)
     assert set(documented["required"]) == {name for name, field in fields.items() if field.required}
     assert documented["additionalProperties"] is False
+
+
+def _properties(name: str) -> set[str]:
+    return set(openapi_document()["components"]["schemas"][name]["properties"])
+
+
+def test_task_detail_documents_every_key_of_a_full_task() -> None:
+    doc = openapi_document()["components"]["schemas"]
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    document = dataclasses.make_dataclass("Doc", ["id", "doc_no", "doc_type", "filename"])
+    fields = dict.fromkeys(f.name for f in dataclasses.fields(TaskView) if f.default is dataclasses.MISSING)
+    fields.update(candidate_groups=(), created_at=now, documents=(document(1, "DOC-2026-000001", "r", "a.pdf"),))
+    view = TaskView(**fields)  # type: ignore[arg-type]
+    full = task_json(view, full=True)
+    extra = set(doc["TaskDetail"]["allOf"][1]["properties"])
+    assert set(full) == _properties("Task") | extra
+    assert {"data", "required_documents", "waived_documents", "documents"} <= extra
+    assert set(full["documents"][0]) == _properties("DocumentSummary")
+
+
+def test_time_limit_responses_document_every_key(engine: Engine, admin: Actor) -> None:
+    assert _properties("Reminder") == {f.name for f in dataclasses.fields(reminders.ReminderView)}
+    assert _properties("Contract") == {f.name for f in dataclasses.fields(contracts.ContractView)}
+    counts = openapi_document()["components"]["schemas"]["ReminderList"]["properties"]["counts"]
+    assert set(counts["properties"]) == set(counts["required"]) == set(reminder_rules.CATEGORIES)
+    now = engine.now()
+    rule = deadlines.put_rule(
+        engine.uow(), process_key="p", step="*", limit_value=0.1, limit_unit="minutes", actor=admin, now=now
+    )
+    assert _properties("TimeLimitRule") == set(rule)
+    assert [rule] == deadlines.list_rules(engine.uow())
+    override = deadlines.set_override(
+        engine.uow(), day=dt.date(2026, 10, 9), is_workday=False, note="", actor=admin, now=now
+    )
+    assert _properties("CalendarOverride") == set(override)
+    overrides = deadlines.list_overrides(engine.uow())
+    assert _properties("CalendarOverrides") == set(overrides)
+    assert overrides["overrides"] == [override]
 
 
 def test_document_is_json_and_cached() -> None:

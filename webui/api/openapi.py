@@ -30,6 +30,16 @@ MAX_DOCUMENT_MB = 20
 TOPIC_CODE = r"^[A-Z][A-Z0-9_-]{1,63}$"
 DOC_TYPE = r"^[a-z][a-z0-9_]{0,99}$"
 BARCODE_NUMBER = r"^[A-Z]{2,4}-\d{4}-\d{6}$"
+REMINDER_CATEGORIES = [
+    "pending_add",
+    "pending_send",
+    "pending_transfer",
+    "pending_dossier_transfer",
+    "contract_warning",
+    "time_limit_warning",
+]
+LIMIT_UNITS = ["minutes", "hours", "working_days", "working_hours"]
+CONTRACT_STATES = ["ok", "reminder", "warning", "expired"]
 DOCUMENT_TOO_LARGE = (
     f"The file is larger than {MAX_DOCUMENT_MB} MB, or the request is larger than the server's request size limit."
 )
@@ -64,6 +74,20 @@ def text(description: str | None = None, **extra: Any) -> Json:
 
 def integer(description: str | None = None, **extra: Any) -> Json:
     return _described({"type": "integer", **extra}, description)
+
+
+def number(description: str | None = None, **extra: Any) -> Json:
+    """A JSON number; decimals allowed."""
+    return _described({"type": "number", **extra}, description)
+
+
+def boolean(description: str | None = None, **extra: Any) -> Json:
+    return _described({"type": "boolean", **extra}, description)
+
+
+def date(description: str | None = None) -> Json:
+    """An ISO 8601 calendar date, e.g. 2026-10-01."""
+    return text(description, format="date")
 
 
 def timestamp(description: str, *, optional: bool = False) -> Json:
@@ -130,7 +154,8 @@ def _schemas() -> Json:
                                 "type": "object",
                                 "description": "Invalid input (422 validation_error): field name to messages; "
                                 "`documents` lists required documents missing on task completion. Some 409s "
-                                "name the field too (a taken `code`, a white-listed `target`).",
+                                "name the field too (a taken unit `code` or contract `number`, a white-listed "
+                                "`target`).",
                                 "additionalProperties": array(text()),
                             },
                             "assignee": text("Who holds the task (409 on claim or complete)."),
@@ -178,7 +203,7 @@ def _schemas() -> Json:
         "additionalProperties": True,
     }
     task_detail = {
-        "description": "A task with its form definition and instructions.",
+        "description": "A task with its form definition, instructions, data and the documents of its step.",
         "allOf": [
             ref("Task"),
             obj(
@@ -195,6 +220,17 @@ def _schemas() -> Json:
                         "description": "The form to fill in; null when the task has none.",
                     },
                     "documentation": nullable("string", description="Instructions from the diagram."),
+                    "data": {
+                        "anyOf": [free_object(), {"type": "null"}],
+                        "description": "The process data the task sees (prefills its form); null when there is none.",
+                    },
+                    "required_documents": array(
+                        text(pattern=DOC_TYPE), "Document types the step requires before the task can complete."
+                    ),
+                    "waived_documents": array(
+                        text(pattern=DOC_TYPE), "Required document types waived for this step (POST .../waivers)."
+                    ),
+                    "documents": array(ref("DocumentSummary"), "Documents attached to this step so far."),
                 }
             ),
         ],
@@ -302,8 +338,10 @@ def _schemas() -> Json:
         "MessageResult": obj({"delivered_to": array(text(), "Ids of the instances that received it.")}),
         **_loop_schemas(),
         "CasePage": _page("Case"),
+        **_deadline_schemas(),
         **_request_schemas(),
         **_loop_request_schemas(),
+        **_deadline_request_schemas(),
     }
 
 
@@ -472,13 +510,137 @@ def _loop_schemas() -> Json:
         },
         description="A recorded waiver of a required document.",
     )
+    document_summary = obj(
+        {
+            "id": integer("Document id (GET /documents/{document_id})."),
+            "doc_no": text("Document number, e.g. DOC-2026-000001.", pattern=BARCODE_NUMBER),
+            "doc_type": text("Document type, e.g. investigation_report.", pattern=DOC_TYPE),
+            "filename": text("The uploaded file name."),
+        },
+        description="A document attached to a task's step, in brief.",
+    )
     return {
         "Unit": unit,
         "Topic": topic,
         "RectificationRound": round_,
         "Document": document,
+        "DocumentSummary": document_summary,
         "Case": case,
         "Waiver": waiver,
+    }
+
+
+def _deadline_schemas() -> Json:
+    """Responses of time limits: reminders, urging, rules, the calendar, paused clocks and contracts."""
+    reminder = obj(
+        {
+            "id": integer("Reminder id."),
+            "category": text("Which inbox count it belongs to.", enum=REMINDER_CATEGORIES),
+            "recipient": text("Username of the person reminded."),
+            "subject_type": text("What it is about: `task` or `contract`."),
+            "subject_id": text("Id of the task or contract."),
+            "title": text("One line for people."),
+            "body": text("More words, possibly empty (e.g. the urging message)."),
+            "created_at": timestamp("When it was raised."),
+            "acknowledged_at": timestamp("When the recipient acknowledged it.", optional=True),
+            "resolved_at": timestamp("When its cause went away (e.g. the task was completed).", optional=True),
+        },
+        description="One notice to one person: a deadline crossing, an urge or a contract expiry.",
+    )
+    reminders = obj(
+        {
+            "items": array(ref("Reminder"), "The caller's reminders, newest first (at most 100)."),
+            "counts": obj(
+                {category: integer(minimum=0) for category in REMINDER_CATEGORIES},
+                description="Open (neither acknowledged nor resolved) reminders per category, zeros included.",
+                closed=True,
+            ),
+        },
+        description="The caller's reminders and the open ones counted per category.",
+    )
+    urge_result = obj(
+        {
+            "task_id": text("The task urged (or refused); absent for a refused case."),
+            "case_id": integer("The case refused as a whole (no such case in your units, or no open task)."),
+            "result": text("`urged`, `already urged this hour` (nobody reminded again) or `refused`."),
+            "reason": text("Why it was refused."),
+            "recipients": array(text(), "Who holds the task: its assignee, or its role's members in its unit."),
+        },
+        required=["result"],
+        description="The outcome for one task (or one refused case); each open task of an urged case is listed.",
+    )
+    rule = obj(
+        {
+            "process_key": text(),
+            "step": text("BPMN id of the step, or `*` for every step of the process."),
+            "limit_value": number("How many units the step may take.", exclusiveMinimum=0),
+            "limit_unit": text(enum=LIMIT_UNITS),
+            "yellow_share": nullable(
+                "number", description="Share of the limit after which the task turns yellow (default 0.75)."
+            ),
+            "yellow_left_minutes": nullable(
+                "number", description="Or: minutes before the deadline at which it turns yellow (wins over the share)."
+            ),
+            "restart_on_sendback": boolean("Whether a sent-back step gets a fresh deadline."),
+            "updated_by": text(),
+            "updated_at": timestamp("Last change."),
+        },
+        description="An admin's time limit of a step; applies to tasks opened after it was set.",
+    )
+    override = obj(
+        {
+            "day": date("The date."),
+            "is_workday": boolean("True: a working day; false: a day off."),
+            "note": text("Why, e.g. the name of the holiday."),
+        },
+        description="An admin's correction of the working-day calendar.",
+    )
+    overrides = obj(
+        {
+            "overrides": array(ref("CalendarOverride"), "Every override, by date."),
+            "missing_official_years": array(
+                integer(),
+                "This year or next without an official holiday table: their holidays are projected, so check them.",
+            ),
+        },
+        description="The calendar's overrides and the years whose holidays are guessed.",
+    )
+    clock = obj(
+        {
+            "task_id": text(),
+            "paused": boolean("Whether the task's clock is now stopped."),
+        },
+        description="A task's clock after a pause or resume.",
+    )
+    contract = obj(
+        {
+            "id": integer("Contract id."),
+            "number": text("Contract number."),
+            "customer": text("Customer name or number."),
+            "unit": text("Code of the unit it belongs to."),
+            "owner": nullable("string", description="Who is reminded of its expiry (else the unit head)."),
+            "signed_on": date("When it was signed."),
+            "expires_on": date("When it expires (moved on by each automatic renewal)."),
+            "auto_renew": boolean("Whether it renews itself by `term_months` once expired."),
+            "term_months": integer("Renewal term.", minimum=1, maximum=120),
+            "state": text(
+                "Today (Asia/Shanghai) against its expiry: `reminder` within 30 days, `warning` within 7, "
+                "`expired` after it.",
+                enum=CONTRACT_STATES,
+            ),
+        },
+        description="A supply contract whose expiry is watched.",
+    )
+    return {
+        "Reminder": reminder,
+        "ReminderList": reminders,
+        "UrgeResult": urge_result,
+        "UrgeReport": obj({"results": array(ref("UrgeResult"), "One entry per task or refused case.")}),
+        "TimeLimitRule": rule,
+        "CalendarOverride": override,
+        "CalendarOverrides": overrides,
+        "ClockState": clock,
+        "Contract": contract,
     }
 
 
@@ -550,6 +712,79 @@ def _loop_request_schemas() -> Json:
     }
 
 
+def _deadline_request_schemas() -> Json:
+    return {
+        "Urge": obj(
+            {
+                "task_ids": {**array(text(), "Open tasks to urge."), "default": []},
+                "case_ids": {
+                    **array(integer(), "Cases whose open tasks to urge."),
+                    "default": [],
+                },
+                "message": text("Sent with the reminder.", maxLength=500, default=""),
+            },
+            required=[],
+            description="Give task ids, case ids or both (at least one).",
+            closed=True,
+        ),
+        "SetTimeLimitRule": obj(
+            {
+                "process_key": text("Key of the process.", minLength=1, maxLength=200),
+                "step": text("BPMN id of the step, or `*` for every step.", minLength=1, maxLength=200),
+                "limit_value": number("Positive; decimals allowed, e.g. 0.1 minutes.", exclusiveMinimum=0),
+                "limit_unit": text(enum=LIMIT_UNITS),
+                "yellow_share": nullable(
+                    "number",
+                    exclusiveMinimum=0,
+                    exclusiveMaximum=1,
+                    default=None,
+                    description="Share of the limit after which the task turns yellow, e.g. 0.75 (the default).",
+                ),
+                "yellow_left_minutes": nullable(
+                    "number",
+                    exclusiveMinimum=0,
+                    default=None,
+                    description="Or: minutes before the deadline at which it turns yellow (wins over the share).",
+                ),
+                "restart_on_sendback": boolean(
+                    "False: a sent-back step keeps the deadline it had the first time.", default=True
+                ),
+            },
+            required=["process_key", "step", "limit_value", "limit_unit"],
+            closed=True,
+        ),
+        "SetCalendarOverride": obj(
+            {
+                "day": date("The date to correct."),
+                "is_workday": boolean("True: a working day; false: a day off."),
+                "note": text("Why, e.g. the name of the holiday.", maxLength=200, default=""),
+            },
+            required=["day", "is_workday"],
+            closed=True,
+        ),
+        "PauseClock": obj(
+            {"reason": text("What the case waits for.", minLength=1, maxLength=500)},
+            closed=True,
+        ),
+        "AddContract": obj(
+            {
+                "number": text("Contract number, unique.", minLength=1, maxLength=64),
+                "customer": text("Customer name or number.", minLength=1),
+                "unit": text("Code of an existing unit within the caller's units."),
+                "signed_on": date("When it was signed."),
+                "expires_on": date("When it expires; after `signed_on`."),
+                "auto_renew": boolean("Renew by `term_months` once expired.", default=False),
+                "term_months": integer("Renewal term.", minimum=1, maximum=120, default=12),
+                "owner": nullable(
+                    "string", default=None, description="Who is reminded of its expiry; the caller when omitted."
+                ),
+            },
+            required=["number", "customer", "unit", "signed_on", "expires_on"],
+            closed=True,
+        ),
+    }
+
+
 # -- parameters, bodies, responses ---------------------------------------------------------------------------
 
 
@@ -585,6 +820,7 @@ def _parameters() -> Json:
         "TopicCode": path_param("code", "Topic code.", text(pattern=TOPIC_CODE)),
         "CaseId": path_param("case_id", "Case id.", integer(minimum=0)),
         "DocumentId": path_param("document_id", "Document id.", integer(minimum=0)),
+        "ReminderId": path_param("reminder_id", "Reminder id.", integer(minimum=0)),
     }
 
 
@@ -838,7 +1074,8 @@ def _task_paths() -> Json:
             "get": operation(
                 "get_task",
                 "tasks",
-                "One task with its form definition.",
+                "One task with its form definition, the data it sees, and the documents its step requires, "
+                "waives and has.",
                 {200: ok(ref("TaskDetail"), "The task.")},
                 errors={404: not_found},
                 parameters=task_id,
@@ -1143,6 +1380,157 @@ def _document_paths() -> Json:
     }
 
 
+def _reminder_paths() -> Json:
+    return {
+        "/reminders": {
+            "get": operation(
+                "list_reminders",
+                "reminders",
+                "The caller's reminders, newest first, with the open ones counted per category.",
+                {200: ok(ref("ReminderList"), "The reminders and counts.")},
+                errors={422: "Invalid `scope`."},
+                parameters=[
+                    query_param(
+                        "scope",
+                        "`mine`: open reminders only; `all_mine`: acknowledged and resolved ones too.",
+                        text(enum=["mine", "all_mine"], default="mine"),
+                    ),
+                ],
+            ),
+        },
+        "/reminders/{reminder_id}/ack": {
+            "post": operation(
+                "acknowledge_reminder",
+                "reminders",
+                "Acknowledge one of your reminders; it leaves your open list (acknowledging twice is harmless).",
+                {200: ok(ref("Reminder"), "The reminder, acknowledged.")},
+                errors={404: "No such reminder, or it is someone else's."},
+                parameters=[param_ref("ReminderId")],
+            ),
+        },
+        "/urge": {
+            "post": operation(
+                "urge",
+                "reminders",
+                "Supervisors and admins: remind whoever holds each open task (or each open task of the cases) "
+                "now; at most one new reminder per task and person per hour. Tasks and cases outside the "
+                "caller's units are refused one by one, not the whole request.",
+                {200: ok(ref("UrgeReport"), "The outcome per task.")},
+                errors={
+                    403: "Only supervisors and admins may urge.",
+                    422: "Invalid body, or neither `task_ids` nor `case_ids` given.",
+                },
+                body=json_body("Urge", "What to urge and an optional message."),
+            ),
+        },
+    }
+
+
+def _deadline_paths() -> Json:
+    task_id = [param_ref("TaskId")]
+    return {
+        "/time-limit-rules": {
+            "get": operation(
+                "list_rules",
+                "deadlines",
+                "Every admin time-limit rule.",
+                {200: ok(array(ref("TimeLimitRule")), "The rules.")},
+            ),
+            "put": operation(
+                "put_rule",
+                "deadlines",
+                "Admins: set (create or replace) the time limit of a step; tasks opened from now on use it, "
+                "open tasks keep their deadlines.",
+                {200: ok(ref("TimeLimitRule"), "The rule as stored.")},
+                errors={
+                    403: "Only admins may change time-limit rules.",
+                    422: "Invalid body: a non-positive limit, an unknown unit or a yellow share outside 0..1 "
+                    "(`details.fields`).",
+                },
+                body=json_body("SetTimeLimitRule", "The rule."),
+            ),
+        },
+        "/calendar/overrides": {
+            "get": operation(
+                "list_overrides",
+                "deadlines",
+                "The working-day calendar's overrides, and the years (this and next) whose holidays are "
+                "projected because their official table is missing.",
+                {200: ok(ref("CalendarOverrides"), "The overrides.")},
+            ),
+            "post": operation(
+                "set_override",
+                "deadlines",
+                "Admins: declare a date a working day or a day off (replacing an earlier override of that "
+                "date); new deadlines use it at once.",
+                {201: ok(ref("CalendarOverride"), "The override as stored.")},
+                errors={403: "Only admins may change the calendar.", 422: "Invalid body."},
+                body=json_body("SetCalendarOverride", "The date and what it is."),
+            ),
+        },
+        "/tasks/{task_id}/pause": {
+            "post": operation(
+                "pause_task",
+                "deadlines",
+                "Stop a task's clock while the case waits on the audited party; it neither turns yellow nor red "
+                "meanwhile.",
+                {200: ok(ref("ClockState"), "The clock is paused.")},
+                errors={
+                    403: "Only the people who may work the task, supervisors and admins may pause its clock.",
+                    404: "No such task.",
+                    409: "The clock is already paused, or the task is no longer open.",
+                    422: "Invalid body or an empty reason.",
+                },
+                parameters=task_id,
+                body=json_body("PauseClock", "Why the clock stops."),
+            ),
+        },
+        "/tasks/{task_id}/resume": {
+            "post": operation(
+                "resume_task",
+                "deadlines",
+                "Restart a paused clock; the deadline and its thresholds move on by the time it was paused.",
+                {200: ok(ref("ClockState"), "The clock runs again.")},
+                errors={
+                    403: "Only the people who may work the task, supervisors and admins may resume its clock.",
+                    404: "No such task.",
+                    409: "The clock is not paused, or the task is no longer open.",
+                },
+                parameters=task_id,
+            ),
+        },
+    }
+
+
+def _contract_paths() -> Json:
+    return {
+        "/contracts": {
+            "get": operation(
+                "list_contracts",
+                "contracts",
+                "Contracts in the caller's units (every unit for admins), soonest expiry first.",
+                {200: ok(array(ref("Contract")), "The contracts.")},
+                errors={422: "Invalid `state`."},
+                parameters=[query_param("state", "Only contracts in this state.", text(enum=CONTRACT_STATES))],
+            ),
+            "post": operation(
+                "add_contract",
+                "contracts",
+                "Handlers, supervisors and admins: record a contract confirmed at signing; its expiry is then "
+                "watched (reminder at 30 days, warning at 7, and automatic renewal when `auto_renew`).",
+                {201: ok(ref("Contract"), "The recorded contract.")},
+                errors={
+                    403: "The caller's roles may not record contracts, or the unit is outside the caller's units.",
+                    409: "The contract number is already recorded (`details.fields.number`).",
+                    422: "Invalid body, an unknown unit, `expires_on` not after `signed_on`, or `term_months` "
+                    "outside 1..120.",
+                },
+                body=json_body("AddContract", "The contract."),
+            ),
+        },
+    }
+
+
 def _meta_paths() -> Json:
     return {
         "/openapi.json": {
@@ -1166,7 +1554,8 @@ def openapi_document() -> dict[str, Any]:
             "title": "AuditLoop API",
             "version": "1",
             "description": "Deploy BPMN processes, start and follow instances, work human tasks, and run the "
-            "audit loop: units, topics, cases and their documents. "
+            "audit loop: units, topics, cases and their documents; watch time limits with reminders, urging, "
+            "working-day rules, paused clocks and contract expiries. "
             'Errors are JSON `{"error": {"code", "message", "details"}}`; '
             "datetimes are ISO 8601 with offset.",
         },
@@ -1180,6 +1569,9 @@ def openapi_document() -> dict[str, Any]:
             {"name": "topics", "description": "Audit topics: drafting, approval, revision and retirement."},
             {"name": "cases", "description": "Audit cases with their rectification rounds."},
             {"name": "documents", "description": "Files attached to process steps, waivers and barcodes."},
+            {"name": "reminders", "description": "A person's notices and urging late work."},
+            {"name": "deadlines", "description": "Time-limit rules, the working-day calendar and paused clocks."},
+            {"name": "contracts", "description": "Supply contracts and their expiry."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "paths": {
@@ -1190,6 +1582,9 @@ def openapi_document() -> dict[str, Any]:
             **_topic_paths(),
             **_case_paths(),
             **_document_paths(),
+            **_reminder_paths(),
+            **_deadline_paths(),
+            **_contract_paths(),
             **_meta_paths(),
         },
         "components": {

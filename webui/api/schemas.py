@@ -101,3 +101,40 @@ class WaiverSchema(_Strict):
     step = fields.String(required=True)
     doc_type = fields.String(required=True)
     reason = fields.String(required=True)
+
+
+class RuleSchema(_Strict):
+    process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    step = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    limit_value = fields.Float(required=True)
+    limit_unit = fields.String(required=True)
+    yellow_share = fields.Float(load_default=None, allow_none=True)
+    yellow_left_minutes = fields.Float(load_default=None, allow_none=True)
+    restart_on_sendback = fields.Boolean(load_default=True)
+
+
+class OverrideSchema(_Strict):
+    day = fields.Date(required=True)
+    is_workday = fields.Boolean(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class UrgeSchema(_Strict):
+    task_ids = fields.List(fields.String(), load_default=list)
+    case_ids = fields.List(fields.Integer(strict=True), load_default=list)
+    message = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class PauseSchema(_Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ContractSchema(_Strict):
+    number = fields.String(required=True)
+    customer = fields.String(required=True)
+    unit = fields.String(required=True)
+    signed_on = fields.Date(required=True)
+    expires_on = fields.Date(required=True)
+    auto_renew = fields.Boolean(load_default=False)
+    term_months = fields.Integer(load_default=12, strict=True)
+    owner = fields.String(load_default=None, allow_none=True)

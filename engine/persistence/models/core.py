@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.persistence.base import Base, UtcDateTime
 
 OPEN = text("state = 'open'")
+CLAIMED = text("state = 'open' AND assignee IS NOT NULL")
+UNCLAIMED = text("state = 'open' AND assignee IS NULL")
 
 
 class User(Base):
@@ -65,8 +67,9 @@ class DefinitionVersion(Base):
     name: Mapped[str] = mapped_column(String(500))
     content_hash: Mapped[str] = mapped_column(String(64))
     source_name: Mapped[str] = mapped_column(String(500))
-    source_xml: Mapped[str] = mapped_column(Text)
-    spec_json: Mapped[str] = mapped_column(Text)
+    # Large and rarely needed per request: loaded on first access only.
+    source_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     task_properties_json: Mapped[str] = mapped_column(Text)
     start_timer: Mapped[str | None] = mapped_column(String(200))
     messages_json: Mapped[str] = mapped_column(Text, default="[]")
@@ -123,8 +126,10 @@ class HumanTask(Base):
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_human_tasks_open_assignee", "assignee", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
-        Index("ix_human_tasks_open_lane", "lane", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        # Disjoint on purpose: with overlapping predicates SQLite reads "assignee IS NULL" through the assignee
+        # index and walks every unclaimed task (bench B4: 916 ms -> 20 ms at 1M tasks).
+        Index("ix_human_tasks_open_assignee", "assignee", "due_at", sqlite_where=CLAIMED, postgresql_where=CLAIMED),
+        Index("ix_human_tasks_open_lane", "lane", "due_at", sqlite_where=UNCLAIMED, postgresql_where=UNCLAIMED),
         Index("ix_human_tasks_open_warn", "warn_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_open_due", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_completed_by", "completed_by", "completed_at"),
