@@ -196,12 +196,14 @@ def _rule_dict(rule: m.TimeLimitRule) -> dict[str, Any]:
 def list_overrides(uow: UnitOfWork) -> dict[str, Any]:
     """Admin overrides and the years whose official holiday table is missing (projected)."""
     with uow as repos:
-        rows = repos.calendar_override_rows()
-        overrides = {r.day: r.is_workday for r in rows}
-    calendar = WorkingCalendar(overrides)
+        listed = [
+            {"day": r.day.isoformat(), "is_workday": r.is_workday, "note": r.note}
+            for r in repos.calendar_override_rows()
+        ]
+    calendar = WorkingCalendar({dt.date.fromisoformat(o["day"]): o["is_workday"] for o in listed})
     this_year = dt.date.today().year
     return {
-        "overrides": [{"day": r.day.isoformat(), "is_workday": r.is_workday, "note": r.note} for r in rows],
+        "overrides": listed,
         "missing_official_years": calendar.missing_official_years(range(this_year, this_year + 2)),
     }
 
