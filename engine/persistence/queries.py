@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, distinct, func, or_, select, union_all, update
+from sqlalchemy import Select, case, distinct, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from engine.domain.views import Actor, InstanceView, Page, TaskView
@@ -150,7 +150,7 @@ def instances_page(
 
 @dataclass(frozen=True)
 class Crossing:
-    """An open task that just crossed a threshold, with what a reminder needs to know about it."""
+    """An open item (task or archive obligation) that just crossed a threshold, with what a reminder needs."""
 
     id: str
     instance_id: str
@@ -163,45 +163,56 @@ class Crossing:
     due_at: dt.datetime | None
 
 
-_CROSSING_COLUMNS = (
-    H.id,
-    H.instance_id,
-    H.lane,
-    H.unit_code,
-    H.assignee,
-    H.business_key,
-    H.process_key,
-    H.name,
-    H.due_at,
-)
+def _crossing_columns(model: type[m.HumanTask] | type[m.ArchiveObligation]) -> tuple[Any, ...]:
+    if model is m.HumanTask:
+        return (H.id, H.instance_id, H.lane, H.unit_code, H.assignee, H.business_key, H.process_key, H.name, H.due_at)
+    ob = m.ArchiveObligation
+    return (
+        ob.id,
+        ob.instance_id,
+        literal(None),
+        ob.unit_code,
+        ob.responsible,
+        ob.business_key,
+        ob.process_key,
+        ob.name,
+        ob.due_at,
+    )
 
 
 def cross_thresholds(
-    session: Session, *, now: dt.datetime, repeat: dt.timedelta, escalate_after: dt.timedelta
+    session: Session,
+    *,
+    now: dt.datetime,
+    repeat: dt.timedelta,
+    escalate_after: dt.timedelta,
+    model: type[m.HumanTask] | type[m.ArchiveObligation] = m.HumanTask,
 ) -> dict[str, list[Crossing]]:
     """Apply every threshold `now` has passed in single UPDATE … RETURNING statements (indexed, exactly once).
 
     Concurrent sweepers cannot both win a row: the second one's WHERE no longer matches after the first commits.
     """
-    running = (H.state == "open", H.paused_at.is_(None))
+    T = model
+    running = (T.state == "open", T.paused_at.is_(None))
+    columns = _crossing_columns(model)
 
     def move(*where: Any, values: dict[str, Any]) -> list[Crossing]:
-        statement = update(H).where(*running, *where).values(**values).returning(*_CROSSING_COLUMNS)
+        statement = update(T).where(*running, *where).values(**values).returning(*columns)
         rows = session.execute(statement.execution_options(synchronize_session=False)).all()
-        return [Crossing(*row) for row in rows]
+        return [Crossing(str(row[0]), *row[1:]) for row in rows]
 
     crossed = {
         "red": move(
-            H.due_at <= now,
-            H.time_state != "red",
+            T.due_at <= now,
+            T.time_state != "red",
             values={"time_state": "red", "next_reminder_at": now + repeat, "escalate_at": now + escalate_after},
         ),
-        "yellow": move(H.warn_at <= now, H.time_state == "green", values={"time_state": "yellow"}),
-        "red_again": move(H.next_reminder_at <= now, values={"next_reminder_at": now + repeat}),
-        "escalate": move(H.escalate_at <= now, values={"escalate_at": None}),
+        "yellow": move(T.warn_at <= now, T.time_state == "green", values={"time_state": "yellow"}),
+        "red_again": move(T.next_reminder_at <= now, values={"next_reminder_at": now + repeat}),
+        "escalate": move(T.escalate_at <= now, values={"escalate_at": None}),
     }
     instance_ids = {c.instance_id for c in crossed["red"] + crossed["yellow"]}
-    if instance_ids:
+    if instance_ids and model is m.HumanTask:
         worst = (
             select(func.min(_STATE_RANK))
             .where(H.instance_id == m.ProcessInstance.id, H.state == "open")
@@ -281,3 +292,16 @@ def contracts_of(session: Session, *, units: frozenset[str] | None) -> list[m.Co
     if units is not None:
         query = query.where(m.Contract.unit_code.in_(sorted(units)))
     return list(session.scalars(query.order_by(m.Contract.expires_on, m.Contract.id)))
+
+
+def obligations(
+    session: Session, *, responsible: str | None, units: frozenset[str] | None, state: str
+) -> list[m.ArchiveObligation]:
+    query = select(m.ArchiveObligation).where(m.ArchiveObligation.state == state)
+    if responsible is not None:
+        query = query.where(m.ArchiveObligation.responsible == responsible)
+    if units is not None:
+        query = query.where(
+            or_(m.ArchiveObligation.unit_code.is_(None), m.ArchiveObligation.unit_code.in_(sorted(units)))
+        )
+    return list(session.scalars(query.order_by(m.ArchiveObligation.due_at).limit(500)))

@@ -370,6 +370,9 @@ class Repositories:
         key = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big", signed=True)
         return bool(self.session.scalar(select(func.pg_try_advisory_xact_lock(key))))
 
+    def obligation(self, obligation_id: int) -> m.ArchiveObligation | None:
+        return self.session.get(m.ArchiveObligation, obligation_id)
+
     def contract(self, contract_id: int) -> m.Contract | None:
         return self.session.get(m.Contract, contract_id)
 

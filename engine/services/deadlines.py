@@ -70,17 +70,22 @@ def refresh_time_states(
     uow: UnitOfWork, *, now: dt.datetime, escalate_after: dt.timedelta = DEFAULT_ESCALATE_AFTER
 ) -> int:
     """Move open tasks across the thresholds `now` has passed and remind once per crossing; returns tasks moved."""
+    moved = 0
     with uow as repos:
-        crossed = queries.cross_thresholds(repos.session, now=now, repeat=RED_REPEAT, escalate_after=escalate_after)
         reminders: list[dict[str, Any]] = []
-        for kind, rows in crossed.items():
-            reminders += _task_reminders(repos, kind, rows, now)
+        for model, subject in ((m.HumanTask, "task"), (m.ArchiveObligation, "obligation")):
+            crossed = queries.cross_thresholds(
+                repos.session, now=now, repeat=RED_REPEAT, escalate_after=escalate_after, model=model
+            )
+            for kind, rows in crossed.items():
+                reminders += _reminders(repos, subject, kind, rows, now)
+            moved += len(crossed["yellow"]) + len(crossed["red"])
         repos.add_reminders(reminders)
-        return len(crossed["yellow"]) + len(crossed["red"])
+    return moved
 
 
-def _task_reminders(
-    repos: Repositories, kind: str, rows: list[queries.Crossing], now: dt.datetime
+def _reminders(
+    repos: Repositories, subject: str, kind: str, rows: list[queries.Crossing], now: dt.datetime
 ) -> list[dict[str, Any]]:
     if not rows:
         return []
@@ -90,35 +95,39 @@ def _task_reminders(
         pairs = {(r.lane, r.unit_code) for r in rows if r.assignee is None}
         by_pair = repos.usernames_in_role(pairs)
         recipients = {r.id: [r.assignee] if r.assignee else by_pair[(r.lane, r.unit_code)] for r in rows}
+    category = "time_limit_warning" if subject == "task" else "pending_transfer"
     out = []
     for row in rows:
-        key, title = _reminder_text(kind, row, now)
-        for person in recipients[row.id]:
-            out.append(
-                {
-                    "category": "time_limit_warning",
-                    "recipient": person,
-                    "subject_type": "task",
-                    "subject_id": row.id,
-                    "dedupe_key": key,
-                    "title": title,
-                    "body": row.business_key or "",
-                    "created_at": now,
-                }
-            )
+        key, title = _reminder_text(subject, kind, row, now)
+        out += [
+            {
+                "category": category,
+                "recipient": person,
+                "subject_type": subject,
+                "subject_id": row.id,
+                "dedupe_key": key,
+                "title": title,
+                "body": row.business_key or "",
+                "created_at": now,
+            }
+            for person in recipients[row.id]
+        ]
     return out
 
 
-def _reminder_text(kind: str, row: queries.Crossing, now: dt.datetime) -> tuple[str, str]:
+def _reminder_text(subject: str, kind: str, row: queries.Crossing, now: dt.datetime) -> tuple[str, str]:
     what = f"{row.business_key or row.process_key} · {row.name}"
+    if subject == "obligation":
+        what = f"归档资料 archive documents of {what}"
+    key = f"{subject}:{row.id}:{kind}"
     if kind == "yellow":
-        return f"task:{row.id}:yellow", f"即将超期 Approaching its deadline: {what}"
+        return key, f"即将超期 Approaching its deadline: {what}"
     if kind == "red":
-        return f"task:{row.id}:red", f"已超期 Overdue: {what}"
+        return key, f"已超期 Overdue: {what}"
     if kind == "escalate":
-        return f"task:{row.id}:escalated", f"超期督办 Overdue, please supervise: {what}"
+        return key, f"超期督办 Overdue, please supervise: {what}"
     days = max(1, int((now - (row.due_at or now)) / RED_REPEAT))
-    return f"task:{row.id}:red:{days}", f"超期 {days} 天仍未办理 Still overdue after {days} day(s): {what}"
+    return f"{subject}:{row.id}:red:{days}", f"超期 {days} 天仍未办理 Still overdue after {days} day(s): {what}"
 
 
 # -- rules, calendar and pauses ----------------------------------------------------------------------------
@@ -196,14 +205,11 @@ def _rule_dict(rule: m.TimeLimitRule) -> dict[str, Any]:
 def list_overrides(uow: UnitOfWork) -> dict[str, Any]:
     """Admin overrides and the years whose official holiday table is missing (projected)."""
     with uow as repos:
-        listed = [
-            {"day": r.day.isoformat(), "is_workday": r.is_workday, "note": r.note}
-            for r in repos.calendar_override_rows()
-        ]
-    calendar = WorkingCalendar({dt.date.fromisoformat(o["day"]): o["is_workday"] for o in listed})
+        overrides = {r.day: (r.is_workday, r.note) for r in repos.calendar_override_rows()}
+    calendar = WorkingCalendar({day: workday for day, (workday, _) in overrides.items()})
     this_year = dt.date.today().year
     return {
-        "overrides": listed,
+        "overrides": [{"day": d.isoformat(), "is_workday": w, "note": n} for d, (w, n) in sorted(overrides.items())],
         "missing_official_years": calendar.missing_official_years(range(this_year, this_year + 2)),
     }
 

@@ -16,7 +16,7 @@ from engine.persistence import models as m
 from engine.persistence import queries
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
-from engine.services import history, recorders
+from engine.services import archives, history, recorders
 from engine.services.documents import document_view
 from engine.services.runs import instance_view, load_run, save_run, task_view
 
@@ -172,6 +172,8 @@ def complete_task(
         run.complete(task_id, data, now=now)
         row.state, row.completed_at, row.completed_by = "completed", now, actor.username
         repos.resolve_reminders("task", row.id, now)
+        if props.get("required_documents"):
+            archives.start_obligation(repos, row, responsible=actor.username, now=now)
         on_behalf = row.assignee if row.assignee not in (None, actor.username) else None
         history.record(
             repos,

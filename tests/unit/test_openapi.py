@@ -229,7 +229,7 @@ def test_mirrored_engine_constants_are_equal() -> None:
         ("Message", schemas.MessageSchema),
         ("AddUnit", schemas.UnitSchema),
         ("CreateTopic", schemas.TopicSchema),
-        ("RetireTopic", schemas.RetireSchema),
+        ("RetireTopic", schemas.ReasonSchema),
         ("RaiseCase", schemas.CaseSchema),
         ("WaiveDocument", schemas.WaiverSchema),
         ("Urge", schemas.UrgeSchema),

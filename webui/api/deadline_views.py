@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from engine.domain.errors import ValidationError
-from engine.services import contracts, deadlines, reminders
+from engine.services import archives, contracts, deadlines, reminders
 from webui.api import bp, schemas
 from webui.api.inputs import app_engine, json_body
 from webui.api.serialize import iso
@@ -131,3 +131,36 @@ def add_contract() -> tuple[dict[str, Any], int]:
         now=engine.now(),
     )
     return contract_json(view), 201
+
+
+def obligation_json(o: archives.ObligationView) -> dict[str, Any]:
+    doc = dataclasses.asdict(o)
+    doc.update(created_at=iso(o.created_at), due_at=iso(o.due_at), ended_at=iso(o.ended_at))
+    return doc
+
+
+@bp.get("/archive-obligations")
+@login_required
+def list_obligations() -> Response:
+    args = schemas.ObligationListArgs().load(request.args)
+    views = archives.list_obligations(app_engine().uow(readonly=True), actor=current_actor(), **args)
+    return jsonify([obligation_json(o) for o in views])
+
+
+@bp.post("/archive-obligations/<int:obligation_id>/receive")
+@login_required
+def receive_documents(obligation_id: int) -> dict[str, Any]:
+    engine = app_engine()
+    view = archives.receive(engine.uow(), obligation_id=obligation_id, actor=current_actor(), now=engine.now())
+    return obligation_json(view)
+
+
+@bp.post("/archive-obligations/<int:obligation_id>/return")
+@login_required
+def return_documents(obligation_id: int) -> dict[str, Any]:
+    engine = app_engine()
+    args = json_body(schemas.ReasonSchema())
+    view = archives.return_documents(
+        engine.uow(), obligation_id=obligation_id, actor=current_actor(), now=engine.now(), reason=args["reason"]
+    )
+    return obligation_json(view)

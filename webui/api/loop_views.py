@@ -128,7 +128,7 @@ def revise_topic(code: str) -> tuple[dict[str, Any], int]:
 @login_required
 def retire_topic(code: str) -> dict[str, Any]:
     engine = app_engine()
-    args = json_body(schemas.RetireSchema())
+    args = json_body(schemas.ReasonSchema())
     view = topics.retire_topic(engine.uow(), code=code, reason=args["reason"], actor=current_actor(), now=engine.now())
     return topic_json(view)
 

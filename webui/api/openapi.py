@@ -641,6 +641,25 @@ def _deadline_schemas() -> Json:
         "CalendarOverrides": overrides,
         "ClockState": clock,
         "Contract": contract,
+        "ArchiveObligation": obj(
+            {
+                "id": integer("Obligation id."),
+                "instance_id": text("The instance whose step produced the documents."),
+                "business_key": nullable("string", description="Case number or business key."),
+                "step": text("BPMN id of the completed step."),
+                "name": text("Name of the step."),
+                "responsible": text("Who owes the documents (who completed the step)."),
+                "unit": nullable("string", description="Unit of the step."),
+                "state": text("open, received or returned.", enum=["open", "received", "returned"]),
+                "time_state": text("green, yellow or red against its deadline.", enum=["green", "yellow", "red"]),
+                "created_at": timestamp("When the step completed."),
+                "due_at": timestamp("When the documents are due at the collector (48 h unless a rule says else)."),
+                "ended_at": timestamp("When the collector received or returned them.", optional=True),
+                "ended_by": nullable("string", description="The collector."),
+                "is_on_time": nullable("boolean", description="Whether they arrived by due_at (once ended)."),
+            },
+            description="Documents of a completed step owed to the archive collector.",
+        ),
     }
 
 
@@ -1531,6 +1550,56 @@ def _contract_paths() -> Json:
     }
 
 
+def _archive_paths() -> Json:
+    def end(name: str, summary: str, body: Json | None = None, extra: dict[int, str] | None = None) -> Json:
+        return {
+            "post": operation(
+                name,
+                "documents",
+                summary,
+                {200: ok(ref("ArchiveObligation"), "The ended obligation.")},
+                errors={
+                    403: "Only archive collectors and admins.",
+                    404: "No such obligation in the caller's units.",
+                    409: "Already received or returned.",
+                    **(extra or {}),
+                },
+                parameters=[path_param("obligation_id", "The obligation.", integer())],
+                **({"body": body} if body else {}),
+            ),
+        }
+
+    return {
+        "/archive-obligations": {
+            "get": operation(
+                "list_obligations",
+                "documents",
+                "Archive obligations: what the caller owes (`scope=mine`) or, for collectors, what is to be "
+                "collected in their units (`scope=collect`), soonest due first.",
+                {200: ok(array(ref("ArchiveObligation")), "The obligations.")},
+                errors={403: "`scope=collect` is for archive collectors.", 422: "Invalid `scope` or `state`."},
+                parameters=[
+                    query_param("scope", "mine or collect.", text(enum=["mine", "collect"], default="mine")),
+                    query_param(
+                        "state",
+                        "open, received or returned.",
+                        text(enum=["open", "received", "returned"], default="open"),
+                    ),
+                ],
+            ),
+        },
+        "/archive-obligations/{obligation_id}/receive": end(
+            "receive_documents", "The collector received the documents: the obligation ends (on time or late)."
+        ),
+        "/archive-obligations/{obligation_id}/return": end(
+            "return_documents",
+            "The collector returned the documents with a reason: the obligation ends.",
+            body=json_body("RetireTopic", "Why the documents are returned."),
+            extra={422: "No reason given."},
+        ),
+    }
+
+
 def _meta_paths() -> Json:
     return {
         "/openapi.json": {
@@ -1585,6 +1654,7 @@ def openapi_document() -> dict[str, Any]:
             **_reminder_paths(),
             **_deadline_paths(),
             **_contract_paths(),
+            **_archive_paths(),
             **_meta_paths(),
         },
         "components": {

@@ -72,7 +72,7 @@ class TopicSchema(_Strict):
     effective_date = fields.Date(load_default=None, allow_none=True)
 
 
-class RetireSchema(_Strict):
+class ReasonSchema(_Strict):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -138,3 +138,8 @@ class ContractSchema(_Strict):
     auto_renew = fields.Boolean(load_default=False)
     term_months = fields.Integer(load_default=12, strict=True)
     owner = fields.String(load_default=None, allow_none=True)
+
+
+class ObligationListArgs(Schema):
+    scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "collect"]))
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "received", "returned"]))

@@ -1,6 +1,7 @@
 """All tables, split by noun: the engine core and the audit loop's records."""
 
 from engine.persistence.models.audit import (
+    ArchiveObligation,
     CalendarOverride,
     Case,
     Contract,
@@ -31,6 +32,7 @@ from engine.persistence.models.core import (
 
 __all__ = [
     "ApiToken",
+    "ArchiveObligation",
     "CalendarOverride",
     "Case",
     "Contract",

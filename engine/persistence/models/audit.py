@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.persistence.base import Base, UtcDateTime
@@ -246,3 +246,58 @@ class Contract(Base):
     term_months: Mapped[int] = mapped_column(Integer, default=12)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ArchiveObligation(Base):
+    """A completed step's documents owed to the archive collector within the rule's time (48 h by default)."""
+
+    __tablename__ = "archive_obligations"
+    __table_args__ = (
+        Index(
+            "ix_obligations_open_due",
+            "due_at",
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        Index(
+            "ix_obligations_open_warn",
+            "warn_at",
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        Index(
+            "ix_obligations_open_next_reminder",
+            "next_reminder_at",
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        Index(
+            "ix_obligations_open_escalate",
+            "escalate_at",
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        Index("ix_obligations_responsible", "responsible", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    responsible: Mapped[str] = mapped_column(String(80))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    time_state: Mapped[str] = mapped_column(String(8), default="green")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    warn_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    next_reminder_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    escalate_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(80))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    is_on_time: Mapped[bool | None] = mapped_column(Boolean)
