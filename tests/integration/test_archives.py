@@ -1,4 +1,4 @@
-"""Archive obligations: a document-producing step owes its files within 48 h; reminders at each crossing; on time kept."""
+"""Archive obligations: a step with documents owes them within 48 h; reminders at each crossing; on time kept."""
 
 from __future__ import annotations
 

@@ -1565,7 +1565,7 @@ def _archive_paths() -> Json:
                     **(extra or {}),
                 },
                 parameters=[path_param("obligation_id", "The obligation.", integer())],
-                **({"body": body} if body else {}),
+                body=body,
             ),
         }
 
