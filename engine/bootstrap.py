@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.config import Settings
+from engine.connectors.mail import LogMailer, Mailer, SmtpMailer
 from engine.persistence.database import create_db_engine, create_schema, create_session_factory
 from engine.persistence.file_store import FileStore
 from engine.persistence.unit_of_work import UnitOfWork
@@ -27,6 +28,11 @@ class Engine:
         self.db = create_db_engine(self.settings.database_url)
         self._sessions = create_session_factory(self.db)
         self.file_store = FileStore(self.settings.documents_dir)
+        self.mailer: Mailer = (
+            SmtpMailer(self.settings.smtp_host, self.settings.smtp_port, self.settings.smtp_sender)
+            if self.settings.smtp_host
+            else LogMailer()
+        )
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         """A fresh unit of work: one transaction for one service call."""

@@ -19,6 +19,10 @@ class Settings:
     max_request_bytes: int = 21 * 1024 * 1024  # a 20 MB document plus its form fields
     processes_dir: str = "processes"
     documents_dir: str = str(Path("instance") / "documents")
+    smtp_host: str | None = None  # unset: mails go to the log
+    smtp_port: int = 25
+    smtp_sender: str = "auditloop@localhost"
+    digest_hour: int = 8  # local hour of the daily digest
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -37,4 +41,7 @@ class Settings:
             max_request_bytes=int(env.get("AUDITLOOP_MAX_REQUEST_BYTES", base.max_request_bytes)),
             processes_dir=env.get("AUDITLOOP_PROCESSES_DIR", base.processes_dir),
             documents_dir=env.get("AUDITLOOP_DOCUMENTS_DIR", base.documents_dir),
+            smtp_host=env.get("AUDITLOOP_SMTP_HOST") or None,
+            smtp_port=int(env.get("AUDITLOOP_SMTP_PORT", base.smtp_port)),
+            smtp_sender=env.get("AUDITLOOP_SMTP_SENDER", base.smtp_sender),
         )

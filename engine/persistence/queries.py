@@ -305,3 +305,25 @@ def obligations(
             or_(m.ArchiveObligation.unit_code.is_(None), m.ArchiveObligation.unit_code.in_(sorted(units)))
         )
     return list(session.scalars(query.order_by(m.ArchiveObligation.due_at).limit(500)))
+
+
+def unmailed_reminders(session: Session) -> list[m.Reminder]:
+    return list(
+        session.scalars(
+            select(m.Reminder)
+            .where(
+                m.Reminder.emailed_at.is_(None), m.Reminder.acknowledged_at.is_(None), m.Reminder.resolved_at.is_(None)
+            )
+            .order_by(m.Reminder.recipient, m.Reminder.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def supervision_orders(session: Session, *, units: frozenset[str] | None, only_open: bool) -> list[m.SupervisionOrder]:
+    query = select(m.SupervisionOrder)
+    if only_open:
+        query = query.where(m.SupervisionOrder.is_open)
+    if units is not None:
+        query = query.where(m.SupervisionOrder.unit_code.in_(sorted(units)))
+    return list(session.scalars(query.order_by(m.SupervisionOrder.id.desc()).limit(500)))

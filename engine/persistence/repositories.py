@@ -370,6 +370,12 @@ class Repositories:
         key = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big", signed=True)
         return bool(self.session.scalar(select(func.pg_try_advisory_xact_lock(key))))
 
+    def supervision_order(self, order_id: int) -> m.SupervisionOrder | None:
+        return self.session.get(m.SupervisionOrder, order_id)
+
+    def user_email(self, username: str) -> str | None:
+        return self.session.scalar(select(m.User.email).where(m.User.username == username))
+
     def obligation(self, obligation_id: int) -> m.ArchiveObligation | None:
         return self.session.get(m.ArchiveObligation, obligation_id)
 

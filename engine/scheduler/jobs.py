@@ -7,17 +7,19 @@ import logging
 import os
 import socket
 import uuid
+from zoneinfo import ZoneInfo
 
 from engine.bootstrap import Engine
 from engine.domain.errors import ConflictError, EngineError
 from engine.domain.views import SweepReport
-from engine.services import contracts, deadlines, timers
+from engine.services import contracts, deadlines, reminders, timers
 
 log = logging.getLogger(__name__)
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 CONTRACT_SWEEP_EVERY = dt.timedelta(hours=1)  # expiry is counted in days; hourly catches the local midnight
 _last_contract_sweep: dt.datetime | None = None
+_last_digest_day: dt.date | None = None
 
 
 def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport:
@@ -41,6 +43,7 @@ def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport
             log.exception("timer %s failed unexpectedly", timer_id)
     changed = deadlines.refresh_time_states(engine.uow(), now=engine.now())
     _sweep_contracts(engine)
+    _send_digest(engine)
     return SweepReport(timers_fired=fired, time_states_changed=changed, errors=errors)
 
 
@@ -56,3 +59,21 @@ def _sweep_contracts(engine: Engine) -> None:
             log.info("contracts: %s", report)
     except EngineError as exc:
         log.warning("contract sweep failed: %s", exc)
+
+
+def _send_digest(engine: Engine) -> None:
+    """Once a day after the digest hour (local time): each person's new reminders in one mail."""
+    global _last_digest_day
+    now = engine.now()
+    local = now.astimezone(ZoneInfo(engine.settings.timezone))
+    if local.hour < engine.settings.digest_hour or _last_digest_day == local.date():
+        return
+    try:
+        warnings = deadlines.calendar_warnings(engine.uow(readonly=True), now=now)
+        for warning in warnings:
+            log.warning(warning)
+        sent = reminders.send_digests(engine.uow(), mailer=engine.mailer, now=now, warnings=warnings)
+        _last_digest_day = local.date()
+        log.info("daily digest: %s mail(s)", sent)
+    except EngineError as exc:
+        log.warning("daily digest failed: %s", exc)

@@ -214,6 +214,17 @@ def list_overrides(uow: UnitOfWork) -> dict[str, Any]:
     }
 
 
+def calendar_warnings(uow: UnitOfWork, *, now: dt.datetime) -> list[str]:
+    """What admins must be told about the calendar: this or next year has no official holiday table."""
+    years = list_overrides(uow)["missing_official_years"]
+    return [
+        f"{year} 年无官方节假日安排，已按法定节日推算；请核对并添加调休覆盖。 No official holiday table for {year}: "
+        "holidays are projected; confirm them with calendar overrides or upgrade chinesecalendar."
+        for year in years
+        if year <= now.year + 1
+    ]
+
+
 def set_override(
     uow: UnitOfWork, *, day: dt.date, is_workday: bool, note: str, actor: Actor, now: dt.datetime
 ) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from engine.connectors.mail import Mail, Mailer
 from engine.domain.access import may_see_unit
 from engine.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from engine.domain.reminders import CATEGORIES
@@ -44,6 +45,98 @@ def _view(r: m.Reminder) -> ReminderView:
         r.created_at,
         r.acknowledged_at,
         r.resolved_at,
+    )
+
+
+@dataclass(frozen=True)
+class SupervisionOrderView:
+    id: int
+    case_id: int
+    round_no: int | None
+    unit: str
+    addressed_to: str | None
+    reason: str
+    is_open: bool
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+def raise_supervision_order(
+    uow: UnitOfWork, *, case_id: int, reason: str, actor: Actor, now: dt.datetime
+) -> SupervisionOrderView:
+    """Supervisors: a supervision order (督办单) on a case to the head of its unit, tracked until closed."""
+    if not actor.roles & URGING_ROLES:
+        raise PermissionDeniedError("only supervisors and admins raise supervision orders")
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": ["say what must be done"]})
+    with uow as repos:
+        case = repos.case(case_id)
+        if case is None or not may_see_unit(actor, case.unit_code):
+            raise NotFoundError(f"no case {case_id}")
+        head = repos.unit_head(case.unit_code)
+        order = m.SupervisionOrder(
+            case_id=case.id,
+            round_no=repos.last_round_no(case.id) or None,
+            unit_code=case.unit_code,
+            addressed_to=head,
+            reason=reason.strip(),
+            is_open=True,
+            created_at=now,
+        )
+        repos.add(order)
+        repos.flush()
+        if head:
+            repos.add_reminders(
+                [
+                    {
+                        "category": "time_limit_warning",
+                        "recipient": head,
+                        "subject_type": "case",
+                        "subject_id": str(case.id),
+                        "dedupe_key": f"supervision:{order.id}",
+                        "title": f"督办单 Supervision order on {case.case_no}: {order.reason}",
+                        "body": "",
+                        "created_at": now,
+                    }
+                ]
+            )
+        history.record(
+            repos,
+            kind="supervision_raised",
+            at=now,
+            actor=actor.username,
+            instance_id=case.instance_id,
+            message=order.reason,
+            data={"order": order.id, "to": head},
+        )
+        return _order_view(order)
+
+
+def close_supervision_order(uow: UnitOfWork, *, order_id: int, actor: Actor, now: dt.datetime) -> SupervisionOrderView:
+    """The unit head (or a supervisor/admin) closes an order once it is dealt with."""
+    with uow as repos:
+        order = repos.supervision_order(order_id)
+        if order is None or not may_see_unit(actor, order.unit_code):
+            raise NotFoundError(f"no supervision order {order_id}")
+        if not (actor.roles & URGING_ROLES or actor.username == order.addressed_to):
+            raise PermissionDeniedError("only its addressee, supervisors and admins close a supervision order")
+        if order.is_open:
+            order.is_open, order.closed_at = False, now
+            repos.resolve_reminders("case", str(order.case_id), now)
+        return _order_view(order)
+
+
+def list_supervision_orders(uow: UnitOfWork, *, actor: Actor, only_open: bool = True) -> list[SupervisionOrderView]:
+    with uow as repos:
+        rows = queries.supervision_orders(
+            repos.session, units=None if actor.is_admin else actor.units, only_open=only_open
+        )
+        return [_order_view(o) for o in rows]
+
+
+def _order_view(o: m.SupervisionOrder) -> SupervisionOrderView:
+    return SupervisionOrderView(
+        o.id, o.case_id, o.round_no, o.unit_code, o.addressed_to, o.reason, o.is_open, o.created_at, o.closed_at
     )
 
 
@@ -143,3 +236,31 @@ def urge(
                 {"task_id": row.id, "result": "urged" if added else "already urged this hour", "recipients": people}
             )
     return report
+
+
+def send_digests(uow: UnitOfWork, *, mailer: Mailer, now: dt.datetime, warnings: list[str] | None = None) -> int:
+    """One mail per person with the open reminders not yet mailed (each reminder is mailed once); admins also get
+    the system's warnings (e.g. a year without an official holiday table). Returns the mails sent."""
+    sent = 0
+    with uow as repos:
+        if not repos.try_global_lock("digest"):
+            return 0
+        pending = queries.unmailed_reminders(repos.session)
+        by_person: dict[str, list[m.Reminder]] = {}
+        for row in pending:
+            by_person.setdefault(row.recipient, []).append(row)
+        admins = {u.username for u in repos.users_in_role("admin")} if warnings else set()
+        for person in sorted(set(by_person) | admins):
+            address = repos.user_email(person)
+            rows = by_person.get(person, [])
+            lines = [f"- [{CATEGORIES[r.category][0]}] {r.title}" for r in rows]
+            if person in admins:
+                lines += [f"! {w}" for w in warnings or []]
+            if address and lines:
+                mailer.send(
+                    Mail(to=address, subject=f"AuditLoop 待办提醒 {len(rows)} reminder(s)", body="\n".join(lines))
+                )
+                sent += 1
+            for row in rows:
+                row.emailed_at = now  # also when the person has no address: the digest is not retried forever
+    return sent

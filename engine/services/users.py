@@ -51,6 +51,7 @@ def add_user(
     password: str | None = None,
     unit_code: str | None = None,
     display_name: str = "",
+    email: str | None = None,
 ) -> UserView:
     """Create a user with roles (free-form names; `admin` is the administrator role)."""
     problems: dict[str, list[str]] = {}
@@ -59,6 +60,8 @@ def add_user(
     bad_roles = [r for r in roles if not _ROLE.match(r)]
     if not roles or bad_roles:
         problems["role"] = ["give at least one role; a role name has no commas and no leading space"]
+    if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+        problems["email"] = ["an address like name@example.com"]
     if password is not None and len(password) < 8:
         problems["password"] = ["must be at least 8 characters"]
     if problems:
@@ -73,6 +76,7 @@ def add_user(
             display_name=display_name or username,
             password_hash=_HASHER.hash(password) if password else None,
             unit_code=unit_code,
+            email=email,
             is_active=True,
             created_at=now,
         )

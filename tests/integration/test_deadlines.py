@@ -253,3 +253,51 @@ def test_two_schedulers_never_duplicate_a_reminder(engine, admin, people, clock,
     assert sum(moved) == 40
     red = [r for r in _reminders(engine, "alice") if r.title.startswith("已超期")]
     assert len(red) == 40 and len({r.subject_id for r in red}) == 40
+
+
+def test_daily_digest_mails_each_reminder_once_and_warns_admins(engine, admin, people, clock):
+    from engine.connectors.mail import FakeMailer
+
+    users.add_user(engine.uow(), username="ops", roles=["admin"], email="ops@example.com", now=engine.now())
+    users.add_user(engine.uow(), username="dana", roles=["clerk"], email="dana@example.com", now=engine.now())
+    deadlines.put_rule(
+        engine.uow(),
+        process_key="expense_approval",
+        step="*",
+        limit_value=1,
+        limit_unit="minutes",
+        actor=admin,
+        now=engine.now(),
+    )
+    instances.start_instance(engine.uow(), process_key="expense_approval", actor=people["alice"], now=engine.now())
+    clock.advance(minutes=2)
+    jobs.tick(engine)
+    mailer = FakeMailer()
+    warnings = ["no official holiday table for 2027"]
+    assert reminders.send_digests(engine.uow(), mailer=mailer, now=engine.now(), warnings=warnings) == 2
+    by_address = {m.to: m.body for m in mailer.sent}
+    assert "已超期" in by_address["dana@example.com"] and "2027" in by_address["ops@example.com"]
+    assert reminders.send_digests(engine.uow(), mailer=mailer, now=engine.now()) == 0  # nothing new to mail
+
+
+def test_supervision_orders_are_tracked_to_closure(engine, clock):
+    from engine.services import cases
+    from tests.helpers import build_org, deploy_processes
+
+    deploy_processes(engine)
+    org = build_org(engine)
+    case = cases.raise_case(
+        engine.uow(), target="T", anomaly="a", risk_level=1, unit_code="JC-BEI", actor=org["auditor"], now=engine.now()
+    )
+    with pytest.raises(PermissionDeniedError):
+        reminders.raise_supervision_order(
+            engine.uow(), case_id=case.id, reason="x", actor=org["h_bei1"], now=engine.now()
+        )
+    order = reminders.raise_supervision_order(
+        engine.uow(), case_id=case.id, reason="限期三日内派工", actor=org["supervisor"], now=engine.now()
+    )
+    assert order.addressed_to == "head_bei" and order.is_open
+    assert [r.title for r in reminders.list_reminders(engine.uow(), actor=org["head_bei"])][0].startswith("督办单")
+    assert [o.id for o in reminders.list_supervision_orders(engine.uow(), actor=org["head_bei"])] == [order.id]
+    closed = reminders.close_supervision_order(engine.uow(), order_id=order.id, actor=org["head_bei"], now=engine.now())
+    assert not closed.is_open and reminders.list_supervision_orders(engine.uow(), actor=org["supervisor"]) == []

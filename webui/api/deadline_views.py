@@ -164,3 +164,38 @@ def return_documents(obligation_id: int) -> dict[str, Any]:
         engine.uow(), obligation_id=obligation_id, actor=current_actor(), now=engine.now(), reason=args["reason"]
     )
     return obligation_json(view)
+
+
+def order_json(o: reminders.SupervisionOrderView) -> dict[str, Any]:
+    doc = dataclasses.asdict(o)
+    doc.update(created_at=iso(o.created_at), closed_at=iso(o.closed_at))
+    return doc
+
+
+@bp.get("/supervision-orders")
+@login_required
+def list_supervision_orders() -> Response:
+    only_open = request.args.get("state", "open") != "all"
+    views = reminders.list_supervision_orders(
+        app_engine().uow(readonly=True), actor=current_actor(), only_open=only_open
+    )
+    return jsonify([order_json(o) for o in views])
+
+
+@bp.post("/supervision-orders")
+@login_required
+def raise_supervision_order() -> tuple[dict[str, Any], int]:
+    engine = app_engine()
+    args = json_body(schemas.SupervisionOrderSchema())
+    view = reminders.raise_supervision_order(
+        engine.uow(), case_id=args["case_id"], reason=args["reason"], actor=current_actor(), now=engine.now()
+    )
+    return order_json(view), 201
+
+
+@bp.post("/supervision-orders/<int:order_id>/close")
+@login_required
+def close_supervision_order(order_id: int) -> dict[str, Any]:
+    engine = app_engine()
+    view = reminders.close_supervision_order(engine.uow(), order_id=order_id, actor=current_actor(), now=engine.now())
+    return order_json(view)

@@ -641,6 +641,20 @@ def _deadline_schemas() -> Json:
         "CalendarOverrides": overrides,
         "ClockState": clock,
         "Contract": contract,
+        "SupervisionOrder": obj(
+            {
+                "id": integer("Order id."),
+                "case_id": integer("The case it is about."),
+                "round_no": nullable("integer", description="The rectification round, when it is about one."),
+                "unit": text("The case's responsible unit."),
+                "addressed_to": nullable("string", description="The unit head it goes to."),
+                "reason": text("What must be done."),
+                "is_open": boolean("Open until its addressee (or a supervisor) closes it."),
+                "created_at": timestamp("When it was raised."),
+                "closed_at": timestamp("When it was closed.", optional=True),
+            },
+            description="A supervision order (督办单) tracked until closed.",
+        ),
         "ArchiveObligation": obj(
             {
                 "id": integer("Obligation id."),
@@ -733,6 +747,10 @@ def _loop_request_schemas() -> Json:
 
 def _deadline_request_schemas() -> Json:
     return {
+        "RaiseSupervisionOrder": obj(
+            {"case_id": integer("The case."), "reason": text("What must be done.", minLength=1, maxLength=2000)},
+            closed=True,
+        ),
         "Urge": obj(
             {
                 "task_ids": {**array(text(), "Open tasks to urge."), "default": []},
@@ -1600,6 +1618,45 @@ def _archive_paths() -> Json:
     }
 
 
+def _supervision_paths() -> Json:
+    return {
+        "/supervision-orders": {
+            "get": operation(
+                "list_supervision_orders",
+                "reminders",
+                "Supervision orders in the caller's units, newest first (`state=all` includes closed ones).",
+                {200: ok(array(ref("SupervisionOrder")), "The orders.")},
+                parameters=[query_param("state", "open (default) or all.", text(enum=["open", "all"]))],
+            ),
+            "post": operation(
+                "raise_supervision_order",
+                "reminders",
+                "Supervisors and admins: raise a supervision order on a case to the head of its unit.",
+                {201: ok(ref("SupervisionOrder"), "The new order.")},
+                errors={
+                    403: "Only supervisors and admins.",
+                    404: "No such case in the caller's units.",
+                    422: "Missing case_id or reason.",
+                },
+                body=json_body("RaiseSupervisionOrder", "The case and what must be done."),
+            ),
+        },
+        "/supervision-orders/{order_id}/close": {
+            "post": operation(
+                "close_supervision_order",
+                "reminders",
+                "Its addressee, a supervisor or an admin closes the order once it is dealt with.",
+                {200: ok(ref("SupervisionOrder"), "The closed order.")},
+                errors={
+                    403: "Not the addressee, a supervisor or an admin.",
+                    404: "No such order in the caller's units.",
+                },
+                parameters=[path_param("order_id", "The order.", integer())],
+            ),
+        },
+    }
+
+
 def _meta_paths() -> Json:
     return {
         "/openapi.json": {
@@ -1655,6 +1712,7 @@ def openapi_document() -> dict[str, Any]:
             **_deadline_paths(),
             **_contract_paths(),
             **_archive_paths(),
+            **_supervision_paths(),
             **_meta_paths(),
         },
         "components": {

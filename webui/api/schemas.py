@@ -143,3 +143,8 @@ class ContractSchema(_Strict):
 class ObligationListArgs(Schema):
     scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "collect"]))
     state = fields.String(load_default="open", validate=validate.OneOf(["open", "received", "returned"]))
+
+
+class SupervisionOrderSchema(_Strict):
+    case_id = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -1,0 +1,1 @@
+"""Python behind the engine's edges: mail now; BPMN service-task connectors are registered here by name."""
