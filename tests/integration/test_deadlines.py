@@ -297,7 +297,7 @@ def test_supervision_orders_are_tracked_to_closure(engine, clock):
         engine.uow(), case_id=case.id, reason="限期三日内派工", actor=org["supervisor"], now=engine.now()
     )
     assert order.addressed_to == "head_bei" and order.is_open
-    assert [r.title for r in reminders.list_reminders(engine.uow(), actor=org["head_bei"])][0].startswith("督办单")
+    assert reminders.list_reminders(engine.uow(), actor=org["head_bei"])[0].title.startswith("督办单")
     assert [o.id for o in reminders.list_supervision_orders(engine.uow(), actor=org["head_bei"])] == [order.id]
     closed = reminders.close_supervision_order(engine.uow(), order_id=order.id, actor=org["head_bei"], now=engine.now())
     assert not closed.is_open and reminders.list_supervision_orders(engine.uow(), actor=org["supervisor"]) == []
