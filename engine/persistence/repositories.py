@@ -335,6 +335,7 @@ class Repositories:
                 m.Reminder.resolved_at.is_(None),
             )
             .values(resolved_at=now)
+            .execution_options(synchronize_session=False)
         )
 
     def reminder(self, reminder_id: int) -> m.Reminder | None:

@@ -91,7 +91,7 @@ def _start(
         data=data,
     )
     open_tasks = save_run(repos, instance, run, row, actor=actor, now=now)
-    return instance_view(repos, instance, open_tasks=open_tasks)
+    return instance_view(repos, instance, open_tasks=open_tasks, with_history=False)  # just started: "started"
 
 
 def start_from_timer(repos: Repositories, row: m.DefinitionVersion, *, now: dt.datetime) -> InstanceView:

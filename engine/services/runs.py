@@ -10,7 +10,7 @@ from typing import Any
 from engine.bpmn.runtime import ProcessRun, cached_bundle
 from engine.bpmn.serializer import SpecBundle
 from engine.domain import time_limits
-from engine.domain.errors import NotFoundError
+from engine.domain.errors import NotFoundError, ScriptError
 from engine.domain.views import InstanceView, TaskView
 from engine.persistence import models as m
 from engine.persistence.repositories import Repositories
@@ -82,8 +82,24 @@ def save_run(
     instance.error_bpmn_id = error.bpmn_id if error else None
     if instance.status in ("completed", "cancelled") and instance.completed_at is None:
         instance.completed_at = now
-    repos.flush()
+    if instance in repos.session.new:
+        repos.flush()  # a new instance goes in before the rows that point at it
+    # Otherwise one flush at commit: the instance row is written once and the inserts go out together.
+    with repos.session.no_autoflush:
+        return _sync(repos, instance, run, version, error, was_error, actor=actor, now=now)
 
+
+def _sync(
+    repos: Repositories,
+    instance: m.ProcessInstance,
+    run: ProcessRun,
+    version: m.DefinitionVersion,
+    error: ScriptError | None,
+    was_error: bool,
+    *,
+    actor: str | None,
+    now: dt.datetime,
+) -> list[m.HumanTask]:
     for event in run.events:
         history.record(
             repos, kind=event.kind, at=now, instance_id=instance.id, bpmn_id=event.bpmn_id, message=event.name
@@ -195,7 +211,6 @@ def _sync_tasks(
             )
             repos.add(row)
             opened.append(row)
-    repos.flush()
     open_rows = still_open + opened
     worst = time_limits.worst([t.time_state for t in open_rows])
     instance.time_state = worst.value if worst else None
