@@ -1,0 +1,59 @@
+"""`python -m webui.vendor`: copy the front-end libraries the pages use from node_modules into webui/static/vendor.
+
+Pages load htmx and bpmn-js from this server only (utility intranets have no internet). `npm ci` installs the
+versions pinned in package-lock.json; this copies just the files the pages need, with their licences.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_MODULES = ROOT / "node_modules"
+VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
+
+# (package, file inside the package, where it goes under static/vendor)
+FILES = [
+    ("htmx.org", "dist/htmx.min.js", "htmx.min.js"),
+    ("htmx.org", "LICENSE", "htmx.LICENSE.txt"),
+    ("bpmn-js", "dist/bpmn-viewer.production.min.js", "bpmn-js/bpmn-viewer.production.min.js"),
+    ("bpmn-js", "dist/assets/diagram-js.css", "bpmn-js/diagram-js.css"),
+    ("bpmn-js", "dist/assets/bpmn-js.css", "bpmn-js/bpmn-js.css"),
+    ("bpmn-js", "LICENSE", "bpmn-js/LICENSE.txt"),
+]
+
+
+def copy_vendor_files(node_modules: Path = NODE_MODULES, vendor: Path = VENDOR) -> dict[str, str]:
+    """Copy FILES; returns the version of each package copied. FileNotFoundError names what is missing."""
+    missing = [f"{package}/{source}" for package, source, _ in FILES if not (node_modules / package / source).is_file()]
+    if missing:
+        raise FileNotFoundError(f"not in {node_modules}: {', '.join(missing)} (run `npm ci` first)")
+    if vendor.exists():
+        shutil.rmtree(vendor)
+    versions: dict[str, str] = {}
+    for package, source, target in FILES:
+        destination = vendor / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(node_modules / package / source, destination)
+        manifest = json.loads((node_modules / package / "package.json").read_text(encoding="utf-8"))
+        versions[package] = str(manifest.get("version", "?"))
+    (vendor / "VERSIONS.json").write_text(json.dumps(versions, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return versions
+
+
+def main() -> int:
+    try:
+        versions = copy_vendor_files()
+    except FileNotFoundError as exc:
+        print(f"webui.vendor: {exc}", file=sys.stderr)
+        return 1
+    listed = ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))
+    print(f"webui.vendor: copied {listed} into {VENDOR.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
