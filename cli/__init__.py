@@ -39,6 +39,7 @@ def main() -> None:
     """AuditLoop: BPMN workflow engine with the closed audit loop built in."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick drowns the real messages
 
 
 @main.command()
