@@ -162,6 +162,19 @@ def user_add(name: str, roles: tuple[str, ...], unit: str | None, password_stdin
     click.echo(f"user {view.username} created with roles {', '.join(view.roles)}")
 
 
+@user.command("deactivate")
+@click.argument("name")
+def user_deactivate(name: str) -> None:
+    """Stop a user from signing in or using tokens."""
+    engine = _engine()
+    upgrade_database(engine)
+    try:
+        users.deactivate_user(engine.uow(), username=name, actor=CLI_ACTOR, now=engine.now())
+    except EngineError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"user {name} deactivated")
+
+
 @main.group()
 def unit() -> None:
     """Units of the organisation (city -> district/county -> station)."""

@@ -224,7 +224,14 @@ def _workable(repos: Repositories, task_id: str, actor: Actor) -> m.HumanTask:
 def _check_may_work(row: m.HumanTask, actor: Actor) -> None:
     if row.state != "open":
         by = f" by {row.completed_by}" if row.completed_by else ""
-        raise InvalidStateError(f"the task was already {row.state}{by}", {"state": row.state})
+        raise InvalidStateError(
+            f"the task was already {row.state}{by}",
+            {
+                "state": row.state,
+                "completed_by": row.completed_by,
+                "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+            },
+        )
     if not may_work_task(actor, lane=row.lane, assignee=row.assignee, unit_code=row.unit_code):
         raise PermissionDeniedError(f"this task belongs to the role {row.lane}; you are not a member")
     if row.assignee not in (None, actor.username) and not actor.is_admin:

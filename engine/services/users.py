@@ -24,6 +24,7 @@ from engine.domain.views import Actor, UnitView, UserView
 from engine.persistence import models as m
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
+from engine.services import history
 
 _HASHER = PasswordHasher()
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
@@ -199,3 +200,19 @@ def list_units(uow: UnitOfWork) -> list[UnitView]:
     """Every unit, for the tree (parents before children is up to the caller)."""
     with uow as repos:
         return [UnitView(u.code, u.name, u.level, u.parent_code) for u in repos.units()]
+
+
+def deactivate_user(uow: UnitOfWork, *, username: str, actor: Actor, now: dt.datetime) -> UserView:
+    """Admin: the user can no longer sign in or use tokens; their open sessions end at the next request."""
+    if not actor.is_admin:
+        raise PermissionDeniedError("only admins may deactivate users")
+    with uow as repos:
+        user = repos.user_by_name(username)
+        if user is None:
+            raise NotFoundError(f"no user named {username}")
+        if user.username == actor.username:
+            raise ValidationError({"username": ["you cannot deactivate yourself"]})
+        user.is_active = False
+        history.record(repos, kind="user_deactivated", at=now, actor=actor.username, message=username)
+        roles = tuple(sorted(repos.user_roles(user.id)))
+        return UserView(user.id, user.username, user.display_name, roles, user.unit_code, False)

@@ -44,3 +44,21 @@ def test_locale_is_remembered_and_validated(engine):
     assert users.get_actor(engine.uow(), username="cy").locale == "en"
     with pytest.raises(ValidationError):
         users.set_locale(engine.uow(), username="cy", locale="fr")
+
+
+def test_deactivated_users_cannot_sign_in_or_use_tokens(engine):
+    from engine.domain.errors import PermissionDeniedError
+    from engine.domain.views import Actor
+
+    admin = Actor("root", frozenset({"admin"}))
+    users.add_user(engine.uow(), username="dee", roles=["clerk"], password="correct-horse", now=engine.now())
+    token = users.create_token(engine.uow(), username="dee", now=engine.now())
+    with pytest.raises(PermissionDeniedError):
+        users.deactivate_user(engine.uow(), username="dee", actor=Actor("x", frozenset({"clerk"})), now=engine.now())
+    assert not users.deactivate_user(engine.uow(), username="dee", actor=admin, now=engine.now()).is_active
+    with pytest.raises(AuthenticationError):
+        users.authenticate(engine.uow(), username="dee", password="correct-horse", now=engine.now())
+    with pytest.raises(AuthenticationError):
+        users.actor_for_token(engine.uow(), token=token)
+    with pytest.raises(AuthenticationError):
+        users.get_actor(engine.uow(), username="dee")
