@@ -1,4 +1,4 @@
-"""Entry point: `python -m bench.run [--smoke] [--only B1,B3,B4]` prints the table and writes bench/results/."""
+"""Entry point: `python -m bench.run [--smoke] [--only B1,B3,B4,B5,B6]` prints the table and writes bench/results/."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bench import b1_runtime, b3_throughput, b4_inbox, machine, process, report
+from bench import b1_runtime, b3_throughput, b4_inbox, b5_deadlines, b6_exactly_once, machine, process, report
 
-BENCHMARKS = ("B1", "B3", "B4")
+BENCHMARKS = ("B1", "B3", "B4", "B5", "B6")
 
 
 def _say(message: str) -> None:
@@ -62,6 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         result, case_rows = b4_inbox.run(smoke=args.smoke, proc=proc)
         failures += [c["plan_problem"] for c in result["cases"] if c["plan_problem"]]
         finish("B4", result, case_rows, t0)
+    if "B5" in wanted:
+        _say("B5: deadline sweep (generating data; idle and crossing ticks; timers fired by the tick) …")
+        t0 = time.perf_counter()
+        result, case_rows = b5_deadlines.run(smoke=args.smoke)
+        failures += [c["plan_problem"] for c in result["cases"] if c["plan_problem"]]
+        finish("B5", result, case_rows, t0)
+    if "B6" in wanted:
+        _say("B6: exactly once under contention (PostgreSQL: 4 completing processes; 2 sweepers, one killed) …")
+        t0 = time.perf_counter()
+        result, case_rows = b6_exactly_once.run(smoke=args.smoke)
+        if result.get("skipped"):
+            _say(f"B6 skipped: {result['skipped']}")
+        finish("B6", result, case_rows, t0)
 
     print(f"AuditLoop benchmarks ({mode}) | process {proc.label} | {info['line']}")
     print(report.table(rows))
