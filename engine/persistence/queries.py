@@ -187,6 +187,7 @@ def cross_thresholds(
     repeat: dt.timedelta,
     escalate_after: dt.timedelta,
     model: type[m.HumanTask] | type[m.ArchiveObligation] = m.HumanTask,
+    limit: int = 2000,
 ) -> dict[str, list[Crossing]]:
     """Apply every threshold `now` has passed in single UPDATE … RETURNING statements (indexed, exactly once).
 
@@ -197,7 +198,9 @@ def cross_thresholds(
     columns = _crossing_columns(model)
 
     def move(*where: Any, values: dict[str, Any]) -> list[Crossing]:
-        statement = update(T).where(*running, *where).values(**values).returning(*columns)
+        # At most `limit` rows per statement, so a backlog is worked off in bounded transactions.
+        chosen = select(T.id).where(*running, *where).limit(limit).scalar_subquery()
+        statement = update(T).where(T.id.in_(chosen), *running, *where).values(**values).returning(*columns)
         rows = session.execute(statement.execution_options(synchronize_session=False)).all()
         return [Crossing(str(row[0]), *row[1:]) for row in rows]
 
@@ -221,7 +224,7 @@ def cross_thresholds(
         session.execute(
             update(m.ProcessInstance)
             .where(m.ProcessInstance.id.in_(sorted(instance_ids)), m.ProcessInstance.status == "running")
-            .values(time_state=case((worst == 0, "red"), (worst == 1, "yellow"), else_="green"))
+            .values(time_state=case({0: "red", 1: "yellow"}, value=worst, else_="green"))
             .execution_options(synchronize_session=False)
         )
     return crossed

@@ -320,11 +320,11 @@ class Repositories:
         insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = (
             insert_fn(m.Reminder)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["recipient", "dedupe_key"])
             .returning(m.Reminder.id)
         )
-        return len(self.session.execute(statement).all())  # rowcount is unreliable for ON CONFLICT across drivers
+        # Rows as executemany parameters: batched by SQLAlchemy, never past the driver's parameter limit.
+        return len(self.session.execute(statement, rows).all())
 
     def resolve_reminders(self, subject_type: str, subject_id: str, now: dt.datetime) -> None:
         self.session.execute(

@@ -41,7 +41,12 @@ def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport
         except Exception:
             errors += 1
             log.exception("timer %s failed unexpectedly", timer_id)
-    changed = deadlines.refresh_time_states(engine.uow(), now=engine.now())
+    changed = 0
+    while True:  # a backlog (after downtime, a rule change) is worked off batch by batch, each committed
+        result = deadlines.refresh_time_states(engine.uow(), now=engine.now())
+        changed += result.moved
+        if not result.has_more:
+            break
     _sweep_contracts(engine)
     _send_digest(engine)
     return SweepReport(timers_fired=fired, time_states_changed=changed, errors=errors)

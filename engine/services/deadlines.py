@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from engine.calendar import WorkingCalendar
@@ -17,6 +18,7 @@ from engine.persistence.unit_of_work import UnitOfWork
 from engine.services import history
 
 LIMIT_UNITS = ("minutes", "hours", "working_days", "working_hours")
+SWEEP_BATCH = 2000
 
 
 def deadline(
@@ -66,31 +68,49 @@ def _warn(rule: m.TimeLimitRule, start: dt.datetime, due: dt.datetime, calendar:
 # -- the sweep ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SweepResult:
+    moved: int  # tasks and obligations that turned yellow or red
+    has_more: bool  # a threshold had more crossings than one batch: sweep again now
+
+
 def refresh_time_states(
-    uow: UnitOfWork, *, now: dt.datetime, escalate_after: dt.timedelta = DEFAULT_ESCALATE_AFTER
-) -> int:
-    """Move open tasks across the thresholds `now` has passed and remind once per crossing; returns tasks moved."""
-    moved = 0
+    uow: UnitOfWork,
+    *,
+    now: dt.datetime,
+    escalate_after: dt.timedelta = DEFAULT_ESCALATE_AFTER,
+    batch: int = SWEEP_BATCH,
+) -> SweepResult:
+    """Move open items across the thresholds `now` has passed (at most `batch` per threshold) and remind once
+    per crossing."""
+    moved, has_more = 0, False
     with uow as repos:
         reminders: list[dict[str, Any]] = []
         for model, subject in ((m.HumanTask, "task"), (m.ArchiveObligation, "obligation")):
             crossed = queries.cross_thresholds(
-                repos.session, now=now, repeat=RED_REPEAT, escalate_after=escalate_after, model=model
+                repos.session, now=now, repeat=RED_REPEAT, escalate_after=escalate_after, model=model, limit=batch
             )
+            heads = {u: repos.unit_head(u) for u in {r.unit_code for r in crossed["escalate"]}}
             for kind, rows in crossed.items():
-                reminders += _reminders(repos, subject, kind, rows, now)
+                reminders += _reminders(repos, subject, kind, rows, now, heads)
             moved += len(crossed["yellow"]) + len(crossed["red"])
+            has_more = has_more or any(len(rows) >= batch for rows in crossed.values())
         repos.add_reminders(reminders)
-    return moved
+    return SweepResult(moved, has_more)
 
 
 def _reminders(
-    repos: Repositories, subject: str, kind: str, rows: list[queries.Crossing], now: dt.datetime
+    repos: Repositories,
+    subject: str,
+    kind: str,
+    rows: list[queries.Crossing],
+    now: dt.datetime,
+    heads: dict[str | None, str | None],
 ) -> list[dict[str, Any]]:
     if not rows:
         return []
     if kind == "escalate":
-        recipients = {r.id: [h] if (h := repos.unit_head(r.unit_code)) else [] for r in rows}
+        recipients = {r.id: [h] if (h := heads.get(r.unit_code)) else [] for r in rows}
     else:
         pairs = {(r.lane, r.unit_code) for r in rows if r.assignee is None}
         by_pair = repos.usernames_in_role(pairs)

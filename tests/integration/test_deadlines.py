@@ -241,7 +241,7 @@ def test_two_schedulers_never_duplicate_a_reminder(engine, admin, people, clock,
     def sweep(eng):
         barrier.wait()
         for _ in range(3):
-            moved.append(deadlines.refresh_time_states(eng.uow(), now=clock.now))
+            moved.append(deadlines.refresh_time_states(eng.uow(), now=clock.now).moved)
 
     threads = [threading.Thread(target=sweep, args=(e,)) for e in schedulers]
     for t in threads:

@@ -256,14 +256,14 @@ class ArchiveObligation(Base):
         Index(
             "ix_obligations_open_due",
             "due_at",
-            sqlite_where=text("state = 'open'"),
-            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open' AND time_state != 'red'"),
+            postgresql_where=text("state = 'open' AND time_state != 'red'"),
         ),
         Index(
             "ix_obligations_open_warn",
             "warn_at",
-            sqlite_where=text("state = 'open'"),
-            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open' AND time_state = 'green'"),
+            postgresql_where=text("state = 'open' AND time_state = 'green'"),
         ),
         Index(
             "ix_obligations_open_next_reminder",
