@@ -26,6 +26,13 @@ def _unit_filter(query: Select[Any], actor: Actor, column: Any) -> Select[Any]:
     return query.where(or_(column.is_(None), column.in_(sorted(actor.units))))
 
 
+def _unit_branches(query: Select[Any], actor: Actor) -> list[Select[Any]]:
+    """The query split by unit: tasks without a unit, and tasks in the actor's units (each an index range)."""
+    if actor.is_admin or actor.units is None:
+        return [query]
+    return [query.where(H.unit_code.is_(None)), query.where(H.unit_code.in_(sorted(actor.units)))]
+
+
 def task_branches(actor: Actor, scope: str, state: str) -> list[Select[Any]]:
     """The indexed branches whose UNION is the inbox (an OR over them defeats the partial indexes on SQLite)."""
     base = select(H.id).where(H.state == state)
@@ -34,13 +41,13 @@ def task_branches(actor: Actor, scope: str, state: str) -> list[Select[Any]]:
     mine = base.where(H.assignee == actor.username)
     if actor.is_admin and scope == "all":
         return [base]
-    group = _unit_filter(base.where(H.assignee.is_(None), H.lane.in_(sorted(actor.roles))), actor, H.unit_code)
+    group = _unit_branches(base.where(H.assignee.is_(None), H.lane.in_(sorted(actor.roles))), actor)
     if scope == "mine":
         return [mine]
     if scope == "group":
-        return [group]
-    no_lane = _unit_filter(base.where(H.assignee.is_(None), H.lane.is_(None)), actor, H.unit_code)
-    return [mine, group, no_lane]
+        return group
+    no_lane = _unit_branches(base.where(H.assignee.is_(None), H.lane.is_(None)), actor)
+    return [mine, *group, *no_lane]
 
 
 def tasks_page(
@@ -259,7 +266,8 @@ def inbox_counts(session: Session, *, actor: Actor) -> dict[str, dict[str, int]]
     """Open tasks per inbox tab (mine, group) and time state, plus what the actor completed."""
     counts: dict[str, dict[str, int]] = {}
     for scope in ("mine", "group"):
-        sq = task_branches(actor, scope, "open")[0].subquery()
+        branches = task_branches(actor, scope, "open")
+        sq = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
         rows = session.execute(
             select(H.time_state, func.count()).where(H.id.in_(select(sq.c.id))).group_by(H.time_state)
         ).tuples()

@@ -132,7 +132,15 @@ class HumanTask(Base):
         # Disjoint on purpose: with overlapping predicates SQLite reads "assignee IS NULL" through the assignee
         # index and walks every unclaimed task (bench B4: 916 ms -> 20 ms at 1M tasks).
         Index("ix_human_tasks_open_assignee", "assignee", "due_at", sqlite_where=CLAIMED, postgresql_where=CLAIMED),
-        Index("ix_human_tasks_open_lane", "lane", "due_at", sqlite_where=UNCLAIMED, postgresql_where=UNCLAIMED),
+        # The group inbox: a role's unclaimed tasks within the person's units, in one index range each.
+        Index(
+            "ix_human_tasks_open_lane",
+            "lane",
+            "unit_code",
+            "due_at",
+            sqlite_where=UNCLAIMED,
+            postgresql_where=UNCLAIMED,
+        ),
         # The sweep's thresholds: only rows that can still cross them (an idle tick touches nothing; bench B5).
         Index("ix_human_tasks_open_warn", "warn_at", sqlite_where=GREEN, postgresql_where=GREEN),
         Index("ix_human_tasks_open_due", "due_at", sqlite_where=NOT_RED, postgresql_where=NOT_RED),
