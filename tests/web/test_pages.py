@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from engine.bootstrap import Engine, build_engine
 from engine.config import Settings
 from engine.domain.views import Actor
+from engine.scheduler import jobs
 from engine.services import cases, deadlines, documents, tasks, users
 from tests.conftest import FakeClock
 from tests.helpers import build_org, deploy_processes
@@ -406,3 +407,17 @@ def test_pages_send_security_headers(app, engine):
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Frame-Options"] == "DENY"
     assert "/static/vendor/htmx.min.js" in page.text and "unpkg" not in page.text and "cdn" not in page.text.lower()
+
+
+def test_reminders_can_be_acknowledged_from_the_panel(app, engine, clock):
+    raise_dispatched_case(engine, target="M-9")
+    clock.advance(days=6)
+    jobs.tick(engine)
+    client = signed_in(app, "h_dong1")
+    page = client.get("/inbox").text
+    ids = re.findall(r'action="/reminders/(\d+)/ack"', page)
+    assert ids, "the panel lists the open reminders"
+    other = signed_in(app, "h_dong2")
+    assert post(other, f"/reminders/{ids[0]}/ack").status_code == 404  # not theirs
+    assert post(client, f"/reminders/{ids[0]}/ack", {"next": "/inbox"}).status_code == 303
+    assert f'action="/reminders/{ids[0]}/ack"' not in client.get("/inbox").text

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.domain.reminders import CATEGORIES
 from engine.services import definitions, reminders, tasks, users
 from webui.api.inputs import app_engine
-from webui.auth import page_actor, sign_in_required
+from webui.auth import page_actor, safe_next, sign_in_required
 from webui.inbox import bp
 from webui.inbox.schemas import PAGE_SIZE, TABS, TIME_STATES, InboxArgs
 from webui.tasks.names import label, process_name, step_name
 
 FILTERS = ("tab", "state", "process", "unit", "q", "page")
+REMINDERS_SHOWN = 8
+
+
+@bp.post("/reminders/<int:reminder_id>/ack")
+@sign_in_required
+def acknowledge(reminder_id: int) -> ResponseReturnValue:
+    """The person has seen a reminder: it leaves the panel (and its count)."""
+    engine = app_engine()
+    reminders.acknowledge(engine.uow(), reminder_id=reminder_id, actor=page_actor(), now=engine.now())
+    return redirect(safe_next(request.form.get("next"), default=url_for("inbox.inbox")), 303)
 
 
 @bp.get("/inbox")
@@ -38,6 +49,7 @@ def inbox() -> str:
     units = [u for u in users.list_units(engine.uow(readonly=True)) if actor.units is None or u.code in actor.units]
     processes = {d.key: process_name(d.key, d.name) for d in definitions.list_definitions(engine.uow(readonly=True))}
     reminder_counts = reminders.reminder_counts(engine.uow(readonly=True), actor=actor)
+    open_reminders = reminders.list_reminders(engine.uow(readonly=True), actor=actor, limit=REMINDERS_SHOWN)
     filters = {k: args[k] for k in FILTERS if args.get(k) not in (None, "")}
     context: dict[str, Any] = {
         "args": args,
@@ -55,6 +67,7 @@ def inbox() -> str:
         "reminders": [
             (label({"zh_CN": zh, "en": en}), reminder_counts.get(key, 0)) for key, (zh, en) in CATEGORIES.items()
         ],
+        "open_reminders": open_reminders,
     }
     if request.headers.get("HX-Target") == "inbox" and not request.headers.get("HX-History-Restore-Request"):
         return render_template("inbox/_inbox.html", **context)
