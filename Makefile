@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test check bench bench-smoke clean
+.PHONY: install run demo test check bench bench-smoke clean
 
 $(STAMP): setup.cfg pyproject.toml $(wildcard package.json package-lock.json)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(STAMP)
 run: install
 	$(BIN)/auditloop db upgrade
 	$(BIN)/auditloop serve
+
+# The demo organisation, topics and cases on the default database (refuses a database that has an organisation).
+demo: install
+	$(BIN)/auditloop demo
 
 # PostgreSQL tests run when a server answers at PG_URL (CI sets it); otherwise they are skipped and say so.
 test: install
