@@ -301,6 +301,8 @@ def resume_task(uow: UnitOfWork, *, task_id: str, actor: Actor, now: dt.datetime
         row.next_reminder_at = row.next_reminder_at + paused if row.next_reminder_at else None
         row.escalate_at = row.escalate_at + paused if row.escalate_at else None
         row.paused_at = None
+        # The deadline moved: the state follows it at once, backwards too (the sweep only moves forwards).
+        row.time_state = time_limits.time_state(now, row.warn_at, row.due_at).value
         history.record(
             repos,
             kind="clock_resumed",

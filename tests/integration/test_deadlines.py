@@ -164,7 +164,13 @@ def test_a_paused_clock_pauses(engine, admin, people, clock):
     assert tasks.get_task(engine.uow(), task_id=task_id, actor=admin).time_state == "green"
     deadlines.resume_task(engine.uow(), task_id=task_id, actor=people["alice"], now=engine.now())
     task = tasks.get_task(engine.uow(), task_id=task_id, actor=admin)
-    assert task.due_at == engine.now() + dt.timedelta(minutes=30)
+    assert task.due_at == engine.now() + dt.timedelta(minutes=30) and task.time_state == "green"
+    clock.advance(minutes=5)
+    deadlines.pause_task(engine.uow(), task_id=task_id, actor=people["alice"], now=engine.now(), reason="again")
+    clock.advance(minutes=30)  # paused past its old deadline: still green, and green again after resuming
+    jobs.tick(engine)
+    deadlines.resume_task(engine.uow(), task_id=task_id, actor=people["alice"], now=engine.now())
+    assert tasks.get_task(engine.uow(), task_id=task_id, actor=admin).time_state == "green"
     clock.advance(minutes=21)
     jobs.tick(engine)
     assert tasks.get_task(engine.uow(), task_id=task_id, actor=admin).time_state == "yellow"
