@@ -338,3 +338,67 @@ def supervision_orders(session: Session, *, units: frozenset[str] | None, only_o
     if units is not None:
         query = query.where(m.SupervisionOrder.unit_code.in_(sorted(units)))
     return list(session.scalars(query.order_by(m.SupervisionOrder.id.desc()).limit(500)))
+
+
+def _board_query(select_from: Select[Any], units: frozenset[str] | None) -> Select[Any]:
+    query = select_from.where(H.state == "open")
+    if units is not None:
+        query = query.where(H.unit_code.in_(sorted(units)))
+    return query
+
+
+def board_counts(
+    session: Session, *, group_by: str, units: frozenset[str] | None
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Open tasks per (group key, label) and time state, in one GROUP BY."""
+    if group_by == "topic":
+        key: Any = func.coalesce(m.Case.topic_code, "")
+        label: Any = key
+        base = (
+            select(key, label, H.time_state, func.count())
+            .select_from(H)
+            .outerjoin(m.Case, m.Case.instance_id == H.instance_id)
+        )
+    else:
+        column = {"unit": H.unit_code, "step": H.bpmn_id, "person": H.assignee}[group_by]
+        key = func.coalesce(column, "")
+        label = func.min(H.name) if group_by == "step" else key
+        base = select(key, label, H.time_state, func.count()).select_from(H)
+    query = _board_query(base, units).group_by(key, H.time_state)
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    for group, name, state, count in session.execute(query).tuples():
+        found.setdefault((str(group), str(name)), {})[str(state)] = int(count)
+    if group_by == "step":  # one label per step, not per (step, state)
+        merged: dict[tuple[str, str], dict[str, int]] = {}
+        for (group, name), counts in found.items():
+            target = next((k for k in merged if k[0] == group), (group, name))
+            bucket = merged.setdefault(target, {})
+            for state, n in counts.items():
+                bucket[state] = bucket.get(state, 0) + n
+        return merged
+    return found
+
+
+def board_items(
+    session: Session,
+    *,
+    units: frozenset[str] | None,
+    topic: str | None,
+    step: str | None,
+    person: str | None,
+    time_state: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[m.HumanTask], int]:
+    query = _board_query(select(H), units)
+    if topic is not None:
+        query = query.where(H.instance_id.in_(select(m.Case.instance_id).where(m.Case.topic_code == topic)))
+    if step is not None:
+        query = query.where(H.bpmn_id == step)
+    if person is not None:
+        query = query.where(H.assignee == person) if person else query.where(H.assignee.is_(None))
+    if time_state is not None:
+        query = query.where(H.time_state == time_state)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(_STATE_RANK, H.due_at, H.id).limit(limit).offset(offset)).all()
+    return list(rows), int(total)

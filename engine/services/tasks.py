@@ -8,9 +8,17 @@ import json
 from typing import Any
 
 from engine.domain.access import may_see_unit, may_work_task
-from engine.domain.errors import ConflictError, InvalidStateError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.domain.errors import (
+    ConflictError,
+    EngineError,
+    InvalidStateError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from engine.domain.forms import validate_form_data
 from engine.domain.task_data import clean_task_data
+from engine.domain.units import subtree
 from engine.domain.views import Actor, InstanceView, Page, TaskView
 from engine.persistence import models as m
 from engine.persistence import queries
@@ -146,6 +154,68 @@ def unclaim_task(uow: UnitOfWork, *, task_id: str, actor: Actor, now: dt.datetim
             data={"previous": previous},
         )
         return task_view(row)
+
+
+def reassign_task(
+    uow: UnitOfWork, *, task_id: str, to_user: str | None, actor: Actor, now: dt.datetime, reason: str = ""
+) -> TaskView:
+    """Supervisors and admins: give an open task to a person of its role in its unit, or back to the role (None)."""
+    _check_may_reassign(actor)
+    with uow as repos:
+        return task_view(_reassign(repos, task_id, to_user, actor=actor, now=now, reason=reason))
+
+
+def reassign_tasks(
+    uow: UnitOfWork, *, task_ids: list[str], to_user: str | None, actor: Actor, now: dt.datetime, reason: str = ""
+) -> list[dict[str, Any]]:
+    """Reassign many tasks at once; each is checked before it changes, and each refusal says why."""
+    _check_may_reassign(actor)
+    results: list[dict[str, Any]] = []
+    with uow as repos:
+        for task_id in task_ids:
+            try:
+                _reassign(repos, task_id, to_user, actor=actor, now=now, reason=reason)
+                results.append({"task_id": task_id, "result": "reassigned", "to": to_user})
+            except EngineError as exc:
+                results.append({"task_id": task_id, "result": "refused", "reason": exc.message})
+    return results
+
+
+def _check_may_reassign(actor: Actor) -> None:
+    if not actor.roles & {"admin", "supervisor"}:
+        raise PermissionDeniedError("only supervisors and admins may reassign tasks")
+
+
+def _reassign(
+    repos: Repositories, task_id: str, to_user: str | None, *, actor: Actor, now: dt.datetime, reason: str
+) -> m.HumanTask:
+    row = repos.human_task(task_id)
+    if row is None or not may_see_unit(actor, row.unit_code):
+        raise NotFoundError(f"no task {task_id}")
+    if row.state != "open":
+        raise InvalidStateError(f"the task is {row.state}", {"state": row.state})
+    if to_user is not None:
+        target = repos.user_by_name(to_user)
+        if target is None or not target.is_active:
+            raise ValidationError({"to": [f"no active user {to_user}"]})
+        if row.lane and row.lane not in repos.user_roles(target.id):
+            raise ValidationError({"to": [f"{to_user} does not have the role {row.lane}"]})
+        if row.unit_code and target.unit_code and row.unit_code not in subtree(repos.unit_parents(), target.unit_code):
+            raise ValidationError({"to": [f"{to_user} works outside unit {row.unit_code}"]})
+    previous = row.assignee
+    row.assignee = to_user
+    history.record(
+        repos,
+        kind="task_reassigned",
+        at=now,
+        actor=actor.username,
+        instance_id=row.instance_id,
+        task_id=row.id,
+        bpmn_id=row.bpmn_id,
+        message=reason or row.name,
+        data={"from": previous, "to": to_user},
+    )
+    return row
 
 
 def complete_task(

@@ -1657,6 +1657,134 @@ def _supervision_paths() -> Json:
     }
 
 
+def _board_paths() -> Json:
+    groups = ["unit", "topic", "step", "person"]
+    per_item = obj(
+        {
+            "task_id": text(),
+            "result": text("urged / reassigned, already urged this hour, or refused."),
+            "reason": text("Why it was refused."),
+            "recipients": array(text(), "Who was urged."),
+            "to": nullable("string", description="The new assignee (null: back to the role)."),
+        },
+        required=["task_id", "result"],
+    )
+    results = obj({"results": array(per_item, "One entry per task.")})
+    reassign_body = obj(
+        {
+            "to": nullable("string", description="Username, or null to give it back to its role."),
+            "reason": text("Recorded in the history.", maxLength=500),
+        },
+        required=["to"],
+        closed=True,
+    )
+    return {
+        "/board": {
+            "get": operation(
+                "get_board",
+                "board",
+                "Supervisors: open tasks counted green/yellow/red per unit (the children of `unit`, each with "
+                "everything below it), topic, step or person; worst first.",
+                {
+                    200: ok(
+                        array(
+                            obj(
+                                {
+                                    "key": text(),
+                                    "label": text(),
+                                    "green": integer(),
+                                    "yellow": integer(),
+                                    "red": integer(),
+                                    "total": integer(),
+                                }
+                            )
+                        ),
+                        "One row per group.",
+                    )
+                },
+                errors={403: "Only supervisors and admins.", 422: "Unknown group_by or a unit outside yours."},
+                parameters=[
+                    query_param("group_by", "unit, topic, step or person.", text(enum=groups)),
+                    query_param("unit", "Drill into this unit.", text()),
+                ],
+            ),
+        },
+        "/board/items": {
+            "get": operation(
+                "get_board_items",
+                "board",
+                "The open tasks behind a count of the board, worst first.",
+                {200: ok(ref("TaskPage"), "A page of tasks.")},
+                errors={403: "Only supervisors and admins.", 422: "Invalid filters."},
+                parameters=[query_param(n, f"Only this {n}.", text()) for n in ("unit", "topic", "step", "person")]
+                + [
+                    query_param("time_state", "green, yellow or red.", text(enum=["green", "yellow", "red"])),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+        },
+        "/tasks/{task_id}/reassign": {
+            "post": operation(
+                "reassign_task",
+                "board",
+                "Supervisors and admins: give an open task to a person of its role in its unit, or back to the role.",
+                {200: ok(ref("Task"), "The task.")},
+                errors={
+                    403: "Only supervisors and admins.",
+                    404: "No such task in the caller's units.",
+                    409: "The task is no longer open.",
+                    422: "The person lacks the role or works elsewhere.",
+                },
+                parameters=[param_ref("TaskId")],
+                body={"required": True, "content": {"application/json": {"schema": reassign_body}}},
+            ),
+        },
+        "/bulk/urge": {
+            "post": operation(
+                "bulk_urge",
+                "board",
+                "Supervisors and admins: urge the holders of many tasks; one report entry per task.",
+                {200: ok(results, "What happened to each task.")},
+                errors={403: "Only supervisors and admins.", 422: "No task ids."},
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": obj(
+                                {"task_ids": array(text()), "message": text(maxLength=500)},
+                                required=["task_ids"],
+                                closed=True,
+                            )
+                        }
+                    },
+                },
+            ),
+        },
+        "/bulk/reassign": {
+            "post": operation(
+                "bulk_reassign",
+                "board",
+                "Supervisors and admins: reassign many tasks; each is checked and refusals say why.",
+                {200: ok(results, "What happened to each task.")},
+                errors={403: "Only supervisors and admins.", 422: "No task ids."},
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": obj(
+                                {"task_ids": array(text()), "to": nullable("string"), "reason": text(maxLength=500)},
+                                required=["task_ids", "to"],
+                                closed=True,
+                            )
+                        }
+                    },
+                },
+            ),
+        },
+    }
+
+
 def _meta_paths() -> Json:
     return {
         "/openapi.json": {
@@ -1698,6 +1826,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "reminders", "description": "A person's notices and urging late work."},
             {"name": "deadlines", "description": "Time-limit rules, the working-day calendar and paused clocks."},
             {"name": "contracts", "description": "Supply contracts and their expiry."},
+            {"name": "board", "description": "Supervisors: time-state counts, their items, bulk actions."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "paths": {
@@ -1713,6 +1842,7 @@ def openapi_document() -> dict[str, Any]:
             **_contract_paths(),
             **_archive_paths(),
             **_supervision_paths(),
+            **_board_paths(),
             **_meta_paths(),
         },
         "components": {

@@ -148,3 +148,30 @@ class ObligationListArgs(Schema):
 class SupervisionOrderSchema(_Strict):
     case_id = fields.Integer(required=True, strict=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class BoardArgs(Schema):
+    group_by = fields.String(load_default="unit", validate=validate.OneOf(["unit", "topic", "step", "person"]))
+    unit = fields.String(load_default=None)
+
+
+class BoardItemArgs(PageArgs):
+    unit = fields.String(load_default=None)
+    topic = fields.String(load_default=None)
+    step = fields.String(load_default=None)
+    person = fields.String(load_default=None)
+    time_state = fields.String(load_default=None, validate=validate.OneOf(["green", "yellow", "red"]))
+
+
+class BulkUrgeSchema(_Strict):
+    task_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+    message = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ReassignSchema(_Strict):
+    to = fields.String(required=True, allow_none=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class BulkReassignSchema(ReassignSchema):
+    task_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
