@@ -421,3 +421,24 @@ def test_reminders_can_be_acknowledged_from_the_panel(app, engine, clock):
     assert post(other, f"/reminders/{ids[0]}/ack").status_code == 404  # not theirs
     assert post(client, f"/reminders/{ids[0]}/ack", {"next": "/inbox"}).status_code == 303
     assert f'action="/reminders/{ids[0]}/ack"' not in client.get("/inbox").text
+
+
+def test_a_supervisor_drills_down_the_board_and_urges_selected_items(app, engine, clock):
+    raise_dispatched_case(engine, target="M-51")
+    raise_dispatched_case(engine, target="M-52")
+    clock.advance(days=6)
+    jobs.tick(engine)
+    assert signed_in(app, "h_dong1").get("/monitor").status_code == 403
+    client = signed_in(app, "supervisor")
+    city = client.get("/monitor").text
+    assert "监控" in city and 'href="/monitor?unit=JC"' in city
+    district = client.get("/monitor?unit=JC-DONG").text
+    assert "东湖供电所" in district and "/monitor/items?time_state=red&amp;unit=JC-DONG-1" in district
+    items = client.get("/monitor/items?time_state=red&unit=JC-DONG-1").text
+    picked = re.findall(r'name="task_id" value="([0-9a-f-]{36})"', items)
+    assert len(picked) == 2
+    done = post(client, "/monitor/urge", {"task_id": picked, "message": "今天办结", "next": "/monitor"})
+    assert done.status_code == 303
+    assert "已催办 2 / 2 项" in client.get("/monitor").text
+    handler_page = signed_in(app, "h_dong1").get("/inbox").text
+    assert "催办 Urged by supervisor" in handler_page
