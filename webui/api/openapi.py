@@ -1785,6 +1785,104 @@ def _board_paths() -> Json:
     }
 
 
+KPI_LEVELS = ["person", "team", "unit"]
+KPI_COUNTS = [
+    "cases_raised",
+    "cases_completed",
+    "cases_overdue",
+    "rectification_cases",
+    "rectification_accepted",
+    "archives_due",
+    "archives_received",
+    "archives_on_time",
+    "step_completions",
+    "open_at_start",
+    "open_at_end",
+]
+KPI_RATES = [
+    "step_completion_rate",
+    "on_time_archive_rate",
+    "completion_rate",
+    "rectification_completion_rate",
+    "overdue_rate",
+    "cumulative_completion_rate",
+    "audit_initiation_rate",
+]
+
+
+def _kpi_paths() -> Json:
+    period = {
+        **query_param(
+            "period", "2026-11 (month), 2026-W47 (ISO week), 2026-Q4 (quarter) or 2026 (year), Asia/Shanghai.", text()
+        ),
+        "required": True,
+    }
+    level = query_param("level", "person, team (station) or unit (district); default unit.", text(enum=KPI_LEVELS))
+    row = obj(
+        {
+            "key": text("Username, or unit code."),
+            "label": text("Display name, or unit name."),
+            **{name: integer() for name in KPI_COUNTS},
+            **{
+                name: nullable("number", description="A fraction (0.98 = 98%); null: zero denominator.")
+                for name in KPI_RATES
+            },
+        },
+        description="One person, team or unit; definitions in docs/kpi.md.",
+    )
+    refusals = {403: "Only supervisors and admins.", 422: "Unknown period or level."}
+
+    def download(content_type: str, what: str) -> Json:
+        return {
+            "description": what,
+            "headers": {
+                "Content-Disposition": {
+                    "description": '`attachment; filename="kpis-<period>….<ext>"`.',
+                    "schema": {"type": "string"},
+                },
+            },
+            "content": {content_type: {"schema": {"type": "string", "contentMediaType": content_type}}},
+        }
+
+    return {
+        "/kpis": {
+            "get": operation(
+                "get_kpis",
+                "evaluation",
+                "Supervisors and admins: counts and rates per person, team or unit for a period, in their units.",
+                {
+                    200: ok(
+                        obj({"period": text(), "level": text(enum=KPI_LEVELS), "rows": array(row)}),
+                        "One row per person, team or unit.",
+                    )
+                },
+                errors=refusals,
+                parameters=[period, level],
+            ),
+        },
+        "/kpis/export.xlsx": {
+            "get": operation(
+                "export_kpis_xlsx",
+                "evaluation",
+                "The KPIs of a period as an Excel workbook: one sheet per level, rates as percentages.",
+                {200: download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "The workbook.")},
+                errors=refusals,
+                parameters=[period],
+            ),
+        },
+        "/kpis/export.csv": {
+            "get": operation(
+                "export_kpis_csv",
+                "evaluation",
+                "The KPIs of one level as CSV (UTF-8 with BOM): rates as fractions, empty where there is none.",
+                {200: download("text/csv", "The CSV file.")},
+                errors=refusals,
+                parameters=[period, level],
+            ),
+        },
+    }
+
+
 def _meta_paths() -> Json:
     return {
         "/openapi.json": {
@@ -1827,6 +1925,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "deadlines", "description": "Time-limit rules, the working-day calendar and paused clocks."},
             {"name": "contracts", "description": "Supply contracts and their expiry."},
             {"name": "board", "description": "Supervisors: time-state counts, their items, bulk actions."},
+            {"name": "evaluation", "description": "Supervisors: KPIs per person, team and unit, and exports."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "paths": {
@@ -1843,6 +1942,7 @@ def openapi_document() -> dict[str, Any]:
             **_archive_paths(),
             **_supervision_paths(),
             **_board_paths(),
+            **_kpi_paths(),
             **_meta_paths(),
         },
         "components": {
