@@ -1830,7 +1830,7 @@ def _kpi_paths() -> Json:
         },
         description="One person, team or unit; definitions in docs/kpi.md.",
     )
-    refusals = {403: "Only supervisors and admins.", 422: "Unknown period or level."}
+    refusals: dict[int, str | None] = {403: "Only supervisors and admins.", 422: "Unknown period or level."}
 
     def download(content_type: str, what: str) -> Json:
         return {

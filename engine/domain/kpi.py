@@ -1,0 +1,169 @@
+"""Evaluation formulas (稽查评价): rates, change rates, targets, and the reporting periods they cover."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+LEVELS = ("person", "team", "unit")
+# The level of the unit tree a row is rolled up to, per evaluation level (person rows are not rolled up).
+UNIT_LEVEL_OF = {"team": "station", "unit": "district"}
+
+STEP_COMPLETION_TARGET = 0.98  # 环节完成率 ≥ 98%
+ON_TIME_ARCHIVE_TARGET = 0.90  # 归档及时率 ≥ 90%
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+PERIOD_FORMATS = "2026-11 (month), 2026-W47 (ISO week), 2026-Q4 (quarter) or 2026 (year)"
+
+
+def rate(numerator: int | float, denominator: int | float) -> float | None:
+    """numerator / denominator, or None when there is nothing to divide by (callers show "—")."""
+    if not denominator:
+        return None
+    return numerator / denominator
+
+
+def change_rate(start: int | float, end: int | float) -> float | None:
+    """指标改变率 = (end − start) / start; None when start is zero."""
+    return rate(end - start, start)
+
+
+def cumulative_completion_rate(open_at_start: int, open_at_end: int) -> float | None:
+    """累计完成率 = (open at start − open at end) / open at start; None when nothing was open at the start."""
+    return rate(open_at_start - open_at_end, open_at_start)
+
+
+def meets_target(value: float | None, target: float) -> bool | None:
+    """Whether a rate reaches its target (None when the rate itself is None)."""
+    return None if value is None else value >= target
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: [start, end) in UTC, from local (Asia/Shanghai) calendar boundaries."""
+
+    name: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+def parse_period(text: str) -> Period:
+    """ "2026-11", "2026-W47", "2026-Q4" or "2026" -> the period's UTC bounds (ValueError naming the formats)."""
+    value = (text or "").strip()
+    try:
+        if match := _MONTH.match(value):
+            year, month = int(match[1]), int(match[2])
+            first = dt.date(year, month, 1)
+            after = dt.date(year + month // 12, month % 12 + 1, 1)
+        elif match := _WEEK.match(value):
+            year, week = int(match[1]), int(match[2])
+            first = dt.date.fromisocalendar(year, week, 1)
+            after = first + dt.timedelta(days=7)
+        elif match := _QUARTER.match(value):
+            year, quarter = int(match[1]), int(match[2])
+            first = dt.date(year, 3 * quarter - 2, 1)
+            after = dt.date(year + quarter // 4, (3 * quarter) % 12 + 1, 1)
+        elif match := _YEAR.match(value):
+            first, after = dt.date(int(match[1]), 1, 1), dt.date(int(match[1]) + 1, 1, 1)
+        else:
+            raise ValueError(f"unknown period {text!r}: use {PERIOD_FORMATS}")
+    except ValueError as err:
+        if str(err).startswith("unknown period"):
+            raise
+        raise ValueError(f"no such period {text!r} ({err}): use {PERIOD_FORMATS}") from err
+    if first.year < 1:
+        raise ValueError(f"no such period {text!r}: use {PERIOD_FORMATS}")
+    return Period(value, _utc(first), _utc(after))
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL).astimezone(dt.UTC)
+
+
+def ancestor_at(code: str, *, parents: dict[str, str | None], levels: dict[str, str], level: str) -> str | None:
+    """The unit at `level` that `code` is (or lies under); None when `code` sits above that level."""
+    seen: set[str] = set()
+    current: str | None = code
+    while current is not None and current not in seen:
+        if levels.get(current) == level:
+            return current
+        seen.add(current)
+        current = parents.get(current)
+    return None
+
+
+@dataclass(frozen=True)
+class KpiCounts:
+    """What one person, team or unit did in one period (counted in SQL)."""
+
+    cases_raised: int = 0
+    cases_completed: int = 0
+    cases_overdue: int = 0
+    rectification_cases: int = 0
+    rectification_accepted: int = 0
+    archives_due: int = 0
+    archives_received: int = 0
+    archives_on_time: int = 0
+    step_completions: int = 0
+    open_at_start: int = 0
+    open_at_end: int = 0
+
+    def __add__(self, other: KpiCounts) -> KpiCounts:
+        return KpiCounts(*(a + b for a, b in zip(_values(self), _values(other), strict=True)))
+
+
+COUNT_FIELDS = tuple(KpiCounts.__dataclass_fields__)
+
+
+def _values(counts: KpiCounts) -> tuple[int, ...]:
+    return tuple(getattr(counts, name) for name in COUNT_FIELDS)
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One line of the evaluation: who, the counts, and the rates (None where the denominator is zero)."""
+
+    key: str
+    label: str
+    counts: KpiCounts
+    step_completion_rate: float | None
+    on_time_archive_rate: float | None
+    completion_rate: float | None
+    rectification_completion_rate: float | None
+    overdue_rate: float | None
+    cumulative_completion_rate: float | None
+    # 稽查异常问题发起率 needs anomalies found, which nothing records yet (no anomaly intake): always None.
+    audit_initiation_rate: float | None = None
+
+
+RATE_FIELDS = (
+    "step_completion_rate",
+    "on_time_archive_rate",
+    "completion_rate",
+    "rectification_completion_rate",
+    "overdue_rate",
+    "cumulative_completion_rate",
+    "audit_initiation_rate",
+)
+
+
+def kpi_row(key: str, label: str, counts: KpiCounts) -> KpiRow:
+    """The rates of one row, each exactly as docs/kpi.md defines it."""
+    c = counts
+    return KpiRow(
+        key=key,
+        label=label,
+        counts=c,
+        step_completion_rate=rate(c.archives_received, c.archives_due),
+        on_time_archive_rate=rate(c.archives_on_time, c.archives_due),
+        completion_rate=rate(c.cases_completed, c.cases_raised),
+        rectification_completion_rate=rate(c.rectification_accepted, c.rectification_cases),
+        overdue_rate=rate(c.cases_overdue, c.cases_raised),
+        cumulative_completion_rate=cumulative_completion_rate(c.open_at_start, c.open_at_end),
+    )

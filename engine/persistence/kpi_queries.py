@@ -1,0 +1,112 @@
+"""Read side of the evaluation: per person or per unit, what happened in a period, counted with GROUP BY."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.domain.kpi import COUNT_FIELDS, KpiCounts
+from engine.persistence import models as m
+
+C = m.Case
+H = m.HumanTask
+O = m.ArchiveObligation  # noqa: E741 - the obligation model, as H is the task model
+R = m.RectificationRound
+
+
+def _count_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _scoped(query: Select[Any], unit_column: Any, units: frozenset[str] | None) -> Select[Any]:
+    return query if units is None else query.where(unit_column.in_(sorted(units)))
+
+
+def _open_at(moment: dt.datetime) -> Any:
+    return and_(C.created_at < moment, or_(C.closed_at.is_(None), C.closed_at >= moment))
+
+
+def kpi_counts(
+    session: Session, *, by: str, start: dt.datetime, end: dt.datetime, units: frozenset[str] | None
+) -> dict[str, KpiCounts]:
+    """Counts per handler/responsible/completer (`by="person"`) or per unit code (`by="unit"`), rows in `units`.
+
+    Three GROUP BY queries (cases, archive obligations, completed tasks); rows without a person or unit are left out.
+    """
+    if by not in ("person", "unit"):
+        raise ValueError(f"by person or unit, not {by!r}")
+    found: dict[str, dict[str, int]] = {}
+
+    def collect(query: Select[Any], names: tuple[str, ...]) -> None:
+        for key, *values in session.execute(query).tuples():
+            bucket = found.setdefault(str(key), {})
+            for name, value in zip(names, values, strict=True):
+                bucket[name] = bucket.get(name, 0) + int(value or 0)
+
+    in_period = and_(C.created_at >= start, C.created_at < end)
+    overdue = exists().where(H.instance_id == C.instance_id, H.time_state == "red", H.state.in_(("open", "completed")))
+    rectified = exists().where(R.case_id == C.id, R.created_at >= start, R.created_at < end)
+    accepted = and_(rectified, exists().where(R.case_id == C.id, R.verdict == "accepted", R.reviewed_at < end))
+    case_key = C.handler if by == "person" else C.unit_code
+    case_names = (
+        "cases_raised",
+        "cases_completed",
+        "cases_overdue",
+        "rectification_cases",
+        "rectification_accepted",
+        "open_at_start",
+        "open_at_end",
+    )
+    cases = select(
+        case_key,
+        _count_if(in_period),
+        _count_if(and_(C.status.in_(("closed", "whitelisted")), C.closed_at >= start, C.closed_at < end)),
+        _count_if(and_(in_period, C.instance_id.is_not(None), overdue)),
+        _count_if(rectified),
+        _count_if(accepted),
+        _count_if(_open_at(start)),
+        _count_if(_open_at(end)),
+    ).where(case_key.is_not(None), C.created_at < end)
+    collect(_scoped(cases, C.unit_code, units).group_by(case_key), case_names)
+
+    due = and_(O.due_at >= start, O.due_at < end)
+    obligation_key = O.responsible if by == "person" else O.unit_code
+    obligations = select(
+        obligation_key,
+        func.count(),
+        _count_if(O.state == "received"),
+        _count_if(and_(O.state == "received", O.is_on_time.is_(True))),
+    ).where(obligation_key.is_not(None), due)
+    collect(
+        _scoped(obligations, O.unit_code, units).group_by(obligation_key),
+        ("archives_due", "archives_received", "archives_on_time"),
+    )
+
+    task_key = H.completed_by if by == "person" else H.unit_code
+    steps = select(task_key, func.count()).where(
+        task_key.is_not(None), H.state == "completed", H.completed_at >= start, H.completed_at < end
+    )
+    collect(_scoped(steps, H.unit_code, units).group_by(task_key), ("step_completions",))
+
+    return {
+        key: KpiCounts(**{name: values.get(name, 0) for name in COUNT_FIELDS})
+        for key, values in found.items()
+        if any(values.values())
+    }
+
+
+def unit_tree(session: Session) -> list[tuple[str, str, str, str | None]]:
+    """(code, name, level, parent_code) of every unit."""
+    query = select(m.Unit.code, m.Unit.name, m.Unit.level, m.Unit.parent_code).order_by(m.Unit.code)
+    return [(c, n, lv, p) for c, n, lv, p in session.execute(query).tuples()]
+
+
+def display_names(session: Session, usernames: list[str]) -> dict[str, str]:
+    """Display names of the given people (their username where they have none)."""
+    if not usernames:
+        return {}
+    query = select(m.User.username, m.User.display_name).where(m.User.username.in_(sorted(usernames)))
+    return {u: (d or u) for u, d in session.execute(query).tuples()}
