@@ -23,9 +23,9 @@ NO_VALUE = "—"
 
 def kpis(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> list[KpiRow]:
     """One row per person, team or unit in the actor's units, with the counts and rates of `period`."""
-    parsed = _check(actor, period, level)
+    parsed = checked_period(actor, period, level)
     with uow as repos:
-        return _rows(repos, actor, parsed, level)
+        return kpi_rows(repos, actor, parsed, level)
 
 
 def kpis_csv(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> str:
@@ -41,9 +41,9 @@ def kpis_csv(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> str:
 
 def kpis_xlsx(uow: UnitOfWork, *, actor: Actor, period: str) -> bytes:
     """A workbook with one sheet per level (person, team, unit): a header, counts, rates as percentages."""
-    parsed = _check(actor, period, LEVELS[0])
+    parsed = checked_period(actor, period, LEVELS[0])
     with uow as repos:
-        by_level = {level: _rows(repos, actor, parsed, level) for level in LEVELS}
+        by_level = {level: kpi_rows(repos, actor, parsed, level) for level in LEVELS}
     book = Workbook()
     book.remove(book.active)
     for level, rows in by_level.items():
@@ -61,7 +61,8 @@ def kpis_xlsx(uow: UnitOfWork, *, actor: Actor, period: str) -> bytes:
     return out.getvalue()
 
 
-def _check(actor: Actor, period: str, level: str) -> Period:
+def checked_period(actor: Actor, period: str, level: str) -> Period:
+    """The period parsed, after checking the actor may evaluate and the level exists (shared with scoring)."""
     if not actor.roles & EVALUATION_ROLES:
         raise PermissionDeniedError("the evaluation is for supervisors and admins")
     if level not in LEVELS:
@@ -72,7 +73,8 @@ def _check(actor: Actor, period: str, level: str) -> Period:
         raise ValidationError({"period": [str(err)]}) from err
 
 
-def _rows(repos: Repositories, actor: Actor, period: Period, level: str) -> list[KpiRow]:
+def kpi_rows(repos: Repositories, actor: Actor, period: Period, level: str) -> list[KpiRow]:
+    """The rows of one level inside the caller's transaction (shared with scoring)."""
     session = repos.session
     scope = actor.units
     by = "person" if level == "person" else "unit"

@@ -39,6 +39,8 @@ REMINDER_CATEGORIES = [
     "time_limit_warning",
 ]
 LIMIT_UNITS = ["minutes", "hours", "working_days", "working_hours"]
+SCORE_DIRECTIONS = ["higher", "lower"]
+ADJUSTMENT_KINDS = ["process_score", "business_score", "deduction", "bonus"]
 CONTRACT_STATES = ["ok", "reminder", "warning", "expired"]
 DOCUMENT_TOO_LARGE = (
     f"The file is larger than {MAX_DOCUMENT_MB} MB, or the request is larger than the server's request size limit."
@@ -342,6 +344,7 @@ def _schemas() -> Json:
         **_request_schemas(),
         **_loop_request_schemas(),
         **_deadline_request_schemas(),
+        **_score_schemas(),
     }
 
 
@@ -1883,6 +1886,150 @@ def _kpi_paths() -> Json:
     }
 
 
+def _score_schemas() -> Json:
+    indicator = obj(
+        {
+            "key": text("A rate of the evaluation (docs/kpi.md), e.g. `step_completion_rate`."),
+            "label": text("Name shown in reports."),
+            "base_value": number("The rate that earns the full score (higher) or above which points go (lower)."),
+            "full_score": number("Score of a rate that meets its base value."),
+            "direction": text("Whether a higher or a lower rate is better.", enum=SCORE_DIRECTIONS),
+            "weight": number("Relative weight in the indicator score."),
+            "is_enabled": boolean("Switched off indicators are not scored."),
+            "updated_by": nullable("string", description="Admin who last changed it; null for a default."),
+            "updated_at": timestamp("When it was last changed.", optional=True),
+        },
+        description="How one rate is scored in the composite quality score (综合得分).",
+    )
+    adjustment = obj(
+        {
+            "id": integer(),
+            "period": text("The period, e.g. 2026-11."),
+            "level": text(enum=KPI_LEVELS),
+            "subject_key": text("Username, or unit code."),
+            "kind": text(enum=ADJUSTMENT_KINDS),
+            "value": number(),
+            "reason": text(),
+            "created_by": text(),
+            "created_at": timestamp("When it was given."),
+        },
+        description="A process score, business score, deduction or bonus of one person, team or unit.",
+    )
+    part = "null: none given (counts as 0)."
+    score = obj(
+        {
+            "key": text("Username, or unit code."),
+            "label": text("Display name, or unit name."),
+            "indicators": {
+                "type": "object",
+                "description": "Each enabled indicator's score (0..full_score); null: no rate.",
+                "additionalProperties": nullable("number"),
+            },
+            "indicator_score": nullable(
+                "number", description="Weighted mean of the indicator scores, out of 100; null: no rate at all."
+            ),
+            "process_score": nullable("number", description=f"Process indicator score (0..100); {part}"),
+            "business_score": nullable("number", description=f"Business evaluation score (0..100); {part}"),
+            "deductions": number("Sum of the direct deductions."),
+            "bonus": number("Sum of the bonus points."),
+            "total": number("indicator × 50% + (process × 10% + business × 40%) − deductions + bonus."),
+            "rank": integer("Dense rank by total, 1 = best; equal totals share a rank.", minimum=1),
+        },
+        description="One person, team or unit's composite quality score; definitions in docs/kpi.md.",
+    )
+    return {
+        "KpiIndicator": indicator,
+        "KpiAdjustment": adjustment,
+        "KpiScore": score,
+        "SetKpiIndicator": obj(
+            {
+                "label": nullable("string", minLength=1, maxLength=200, default=None, description="Keep it: null."),
+                "base_value": number("Above 0 when higher is better; from 0 to below 1 when lower is better."),
+                "full_score": number("Positive, e.g. 100.", exclusiveMinimum=0),
+                "direction": text(enum=SCORE_DIRECTIONS),
+                "weight": number("Relative weight, ≥ 0.", minimum=0),
+                "is_enabled": boolean(default=True),
+            },
+            required=["base_value", "full_score", "direction", "weight"],
+            closed=True,
+        ),
+        "AddKpiAdjustment": obj(
+            {
+                "period": text("2026-11, 2026-W47, 2026-Q4 or 2026.", minLength=4, maxLength=16),
+                "level": text(enum=KPI_LEVELS),
+                "subject_key": text("Username (person) or station / district code (team / unit).", maxLength=80),
+                "kind": text(
+                    "Process and business scores: the latest counts; deductions and bonuses add up.",
+                    enum=ADJUSTMENT_KINDS,
+                ),
+                "value": number("0..100 for a score, ≥ 0 for a deduction or bonus."),
+                "reason": text("Why.", minLength=1, maxLength=2000),
+            },
+            closed=True,
+        ),
+    }
+
+
+def _score_paths() -> Json:
+    period = {**query_param("period", "2026-11, 2026-W47, 2026-Q4 or 2026, Asia/Shanghai.", text()), "required": True}
+    level = query_param("level", "person, team (station) or unit (district); default unit.", text(enum=KPI_LEVELS))
+    return {
+        "/kpi-indicators": {
+            "get": operation(
+                "list_indicators",
+                "evaluation",
+                "How each rate is scored (the defaults until an admin changes one).",
+                {200: ok(array(ref("KpiIndicator")), "The indicators, by key.")},
+            ),
+        },
+        "/kpi-indicators/{key}": {
+            "put": operation(
+                "put_indicator",
+                "evaluation",
+                "Admins: set the base value, full score, direction, weight and switch of one indicator; recorded "
+                "in the history with its before and after.",
+                {200: ok(ref("KpiIndicator"), "The indicator as stored.")},
+                errors={
+                    403: "Only admins may change indicators.",
+                    422: "Not a rate of the evaluation (`key`), or an invalid value (`details.fields`).",
+                },
+                parameters=[path_param("key", "A rate of the evaluation, e.g. `overdue_rate`.")],
+                body=json_body("SetKpiIndicator", "The indicator."),
+            ),
+        },
+        "/kpi-adjustments": {
+            "post": operation(
+                "add_adjustment",
+                "evaluation",
+                "Supervisors and admins: give a process score, business score, deduction or bonus, with a reason, "
+                "to a person, team or unit of their units for a period.",
+                {201: ok(ref("KpiAdjustment"), "The adjustment as stored.")},
+                errors={
+                    403: "Only supervisors and admins, for their own units.",
+                    422: "Invalid body, a value out of bounds, an empty reason or an unknown subject.",
+                },
+                body=json_body("AddKpiAdjustment", "The adjustment."),
+            ),
+        },
+        "/kpis/scores": {
+            "get": operation(
+                "get_scores",
+                "evaluation",
+                "Supervisors and admins: the composite quality score (综合得分) and rank of each person, team or "
+                "unit for a period, in their units, best first.",
+                {
+                    200: ok(
+                        obj({"period": text(), "level": text(enum=KPI_LEVELS), "rows": array(ref("KpiScore"))}),
+                        "One row per person, team or unit.",
+                    )
+                },
+                errors={403: "Only supervisors and admins.", 422: "Unknown period or level."},
+                parameters=[period, level],
+            ),
+        },
+    }
+
+
 def _meta_paths() -> Json:
     return {
         "/openapi.json": {
@@ -1943,6 +2090,7 @@ def openapi_document() -> dict[str, Any]:
             **_supervision_paths(),
             **_board_paths(),
             **_kpi_paths(),
+            **_score_paths(),
             **_meta_paths(),
         },
         "components": {

@@ -29,6 +29,7 @@ from engine.persistence.models.core import (
     User,
     UserRole,
 )
+from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator
 
 __all__ = [
     "ApiToken",
@@ -42,6 +43,8 @@ __all__ = [
     "DocumentWaiver",
     "HistoryEvent",
     "HumanTask",
+    "KpiAdjustment",
+    "KpiIndicator",
     "LoginThrottle",
     "MessageWait",
     "NumberSequence",

@@ -1,0 +1,54 @@
+"""Composite quality score (综合得分) records: the admin-editable indicators and the manual adjustments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.persistence.base import Base, UtcDateTime
+
+
+class KpiIndicator(Base):
+    """One rate of the evaluation scored against a base value (key: a rate field of KpiRow)."""
+
+    __tablename__ = "kpi_indicators"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    base_value: Mapped[float] = mapped_column(Float)
+    full_score: Mapped[float] = mapped_column(Float)
+    direction: Mapped[str] = mapped_column(String(8))  # higher | lower (is better)
+    weight: Mapped[float] = mapped_column(Float)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class KpiAdjustment(Base):
+    """A process score, business score, deduction or bonus given to a person, team or unit for a period."""
+
+    __tablename__ = "kpi_adjustments"
+    __table_args__ = (Index("ix_kpi_adjustments_period_level", "period", "level", "subject_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    subject_key: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))  # process_score | business_score | deduction | bonus
+    value: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+def kpi_indicators(session: Session) -> list[KpiIndicator]:
+    """Every indicator, by key."""
+    return list(session.scalars(select(KpiIndicator).order_by(KpiIndicator.key)))
+
+
+def kpi_adjustments(session: Session, *, period: str, level: str) -> list[KpiAdjustment]:
+    """The adjustments of one period and level, oldest first."""
+    query = select(KpiAdjustment).where(KpiAdjustment.period == period, KpiAdjustment.level == level)
+    return list(session.scalars(query.order_by(KpiAdjustment.id)))
