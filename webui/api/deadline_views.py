@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -11,20 +10,16 @@ from engine.domain.errors import ValidationError
 from engine.services import archives, contracts, deadlines, reminders
 from webui.api import bp, schemas
 from webui.api.inputs import app_engine, json_body
-from webui.api.serialize import iso
+from webui.api.serialize import plain
 from webui.auth import current_actor, login_required
 
 
 def reminder_json(r: reminders.ReminderView) -> dict[str, Any]:
-    doc = dataclasses.asdict(r)
-    doc.update(created_at=iso(r.created_at), acknowledged_at=iso(r.acknowledged_at), resolved_at=iso(r.resolved_at))
-    return doc
+    return plain(r)
 
 
 def contract_json(c: contracts.ContractView) -> dict[str, Any]:
-    doc = dataclasses.asdict(c)
-    doc.update(signed_on=c.signed_on.isoformat(), expires_on=c.expires_on.isoformat())
-    return doc
+    return plain(c)
 
 
 @bp.get("/reminders")
@@ -134,9 +129,7 @@ def add_contract() -> tuple[dict[str, Any], int]:
 
 
 def obligation_json(o: archives.ObligationView) -> dict[str, Any]:
-    doc = dataclasses.asdict(o)
-    doc.update(created_at=iso(o.created_at), due_at=iso(o.due_at), ended_at=iso(o.ended_at))
-    return doc
+    return plain(o)
 
 
 @bp.get("/archive-obligations")
@@ -167,9 +160,7 @@ def return_documents(obligation_id: int) -> dict[str, Any]:
 
 
 def order_json(o: reminders.SupervisionOrderView) -> dict[str, Any]:
-    doc = dataclasses.asdict(o)
-    doc.update(created_at=iso(o.created_at), closed_at=iso(o.closed_at))
-    return doc
+    return plain(o)
 
 
 @bp.get("/supervision-orders")

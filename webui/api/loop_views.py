@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +12,7 @@ from engine.domain.views import CaseView, TopicView, UnitView
 from engine.services import cases, documents, topics, users
 from webui.api import bp, schemas
 from webui.api.inputs import app_engine, json_body
-from webui.api.serialize import instance_json, iso, page_json
+from webui.api.serialize import instance_json, iso, page_json, plain
 from webui.auth import current_actor, login_required
 
 
@@ -22,22 +21,11 @@ def unit_json(u: UnitView) -> dict[str, Any]:
 
 
 def topic_json(t: TopicView) -> dict[str, Any]:
-    doc = dataclasses.asdict(t)
-    doc.update(
-        scope=list(t.scope),
-        effective_date=t.effective_date.isoformat() if t.effective_date else None,
-        created_at=iso(t.created_at),
-        published_at=iso(t.published_at),
-    )
-    return doc
+    return plain(t)
 
 
 def document_json(d: documents.DocumentView) -> dict[str, Any]:
-    doc = dataclasses.asdict(d)
-    doc.update(
-        uploaded_at=iso(d.uploaded_at), barcode=f"/api/v1/barcodes/{d.doc_no}.svg", download=f"/api/v1/documents/{d.id}"
-    )
-    return doc
+    return plain(d, barcode=f"/api/v1/barcodes/{d.doc_no}.svg", download=f"/api/v1/documents/{d.id}")
 
 
 def case_json(c: CaseView) -> dict[str, Any]:
@@ -60,15 +48,7 @@ def case_json(c: CaseView) -> dict[str, Any]:
         "created_at": iso(c.created_at),
         "closed_at": iso(c.closed_at),
         "barcode": f"/api/v1/barcodes/{c.case_no}.svg",
-        "rounds": [
-            {
-                **dataclasses.asdict(r),
-                "deadline_at": iso(r.deadline_at),
-                "submitted_at": iso(r.submitted_at),
-                "reviewed_at": iso(r.reviewed_at),
-            }
-            for r in c.rounds
-        ],
+        "rounds": [plain(r) for r in c.rounds],
         "documents": [document_json(d) for d in c.documents],
         "instance": instance_json(c.instance) if c.instance else None,
     }

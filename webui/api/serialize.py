@@ -13,6 +13,21 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def plain(view: Any, **extra: Any) -> dict[str, Any]:
+    """A view dataclass as JSON values: dates and datetimes in ISO 8601, tuples as lists; `extra` added on top."""
+
+    def value(v: Any) -> Any:
+        if isinstance(v, dt.date):  # datetime is a date too
+            return v.isoformat()
+        if isinstance(v, tuple | list):
+            return [value(x) for x in v]
+        if isinstance(v, dict):
+            return {k: value(x) for k, x in v.items()}
+        return v
+
+    return {**{k: value(v) for k, v in dataclasses.asdict(view).items()}, **extra}
+
+
 def task_json(t: TaskView, *, full: bool = False) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": t.id,
@@ -76,9 +91,7 @@ def instance_json(i: InstanceView) -> dict[str, Any]:
 
 
 def version_json(v: VersionView) -> dict[str, Any]:
-    doc = dataclasses.asdict(v)
-    doc["created_at"] = iso(v.created_at)
-    return doc
+    return plain(v)
 
 
 def definition_json(d: DefinitionView) -> dict[str, Any]:
