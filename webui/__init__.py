@@ -1,4 +1,4 @@
-"""The web app: create_app(settings=None) builds it; nothing happens at import."""
+"""The web app: create_app(settings=None) builds it; nothing happens at import; app_engine() is what it runs on."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import secrets
 from typing import Any
 
 from babel import Locale, dates
-from flask import Flask, Response, g, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
 from flask_babel import Babel, get_locale, get_timezone
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -20,6 +20,12 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+def app_engine() -> Engine:
+    """The engine the current app was built with (pages and API alike)."""
+    engine: Engine = current_app.extensions["auditloop"]
+    return engine
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:

@@ -17,10 +17,10 @@ from flask_babel import gettext, ngettext
 from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.wrappers import Response
 
-from engine.bootstrap import Engine
 from engine.domain.errors import AuthenticationError
 from engine.domain.views import Actor
 from engine.services import users
+from webui import app_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,7 +43,7 @@ def current_actor() -> Actor:
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("send an API token as 'Authorization: Bearer <token>' (auditloop token create NAME)")
-    actor = users.actor_for_token(current_app.extensions["auditloop"].uow(readonly=True), token=token.strip())
+    actor = users.actor_for_token(app_engine().uow(readonly=True), token=token.strip())
     g.actor = actor
     return actor
 
@@ -60,11 +60,6 @@ def login_required(view: F) -> F:
 
 
 # -- pages: the session ----------------------------------------------------------------------------------------
-
-
-def _engine() -> Engine:
-    engine: Engine = current_app.extensions["auditloop"]
-    return engine
 
 
 def signed_in_user() -> Actor | None:
@@ -89,7 +84,7 @@ def load_signed_in_user() -> None:
     username = session.get("user")
     if not isinstance(username, str):
         return
-    engine = _engine()
+    engine = app_engine()
     signed_in_at = session.get("signed_in_at")
     limit_s = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() if session.permanent else None
     age_s = engine.now().timestamp() - float(signed_in_at) if isinstance(signed_in_at, int | float) else None
@@ -172,7 +167,7 @@ def login() -> Any:
         return render_template(
             "auth/login.html", next=next_url, username=username, remember=form["remember"], error=error
         )
-    engine = _engine()
+    engine = app_engine()
     try:
         actor = users.authenticate(engine.uow(), username=username, password=form["password"], now=engine.now())
     except AuthenticationError as refusal:
@@ -199,7 +194,7 @@ def language() -> Response:
     form = LanguageForm().load(request.form)
     user = signed_in_user()
     if user is not None:
-        users.set_locale(_engine().uow(), username=user.username, locale=form["locale"])
+        users.set_locale(app_engine().uow(), username=user.username, locale=form["locale"])
     session["locale"] = form["locale"]
     return redirect(safe_next(form["next"], default=url_for("index")))
 

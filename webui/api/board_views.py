@@ -7,8 +7,9 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from engine.services import board, reminders, tasks
+from webui import app_engine
 from webui.api import bp, schemas
-from webui.api.inputs import app_engine, json_body
+from webui.api.inputs import json_body
 from webui.api.serialize import page_json, task_json
 from webui.auth import current_actor, login_required
 

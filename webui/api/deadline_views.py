@@ -8,8 +8,9 @@ from flask import Response, jsonify, request
 
 from engine.domain.errors import ValidationError
 from engine.services import archives, contracts, deadlines, reminders
+from webui import app_engine
 from webui.api import bp, schemas
-from webui.api.inputs import app_engine, json_body
+from webui.api.inputs import json_body
 from webui.api.serialize import plain
 from webui.auth import current_actor, login_required
 

@@ -1,20 +1,13 @@
-"""What every API view needs from the request: the engine it runs on and a JSON body loaded by a schema."""
+"""What API views need from a request: its JSON body, loaded by a schema."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from marshmallow import Schema
 
-from engine.bootstrap import Engine
 from engine.domain.errors import ValidationError
-
-
-def app_engine() -> Engine:
-    """The engine this app was built with."""
-    engine: Engine = current_app.extensions["auditloop"]
-    return engine
 
 
 def json_body(schema: Schema) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from marshmallow import Schema, fields, validate
 
 from engine.domain.kpi import LEVELS
 from engine.services import evaluation
+from webui import app_engine
 from webui.api import bp
-from webui.api.inputs import app_engine
 from webui.auth import current_actor, login_required
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -10,8 +10,9 @@ from flask import Response, jsonify, request
 from engine.domain.errors import ValidationError
 from engine.domain.views import CaseView, TopicView, UnitView
 from engine.services import cases, documents, topics, users
+from webui import app_engine
 from webui.api import bp, schemas
-from webui.api.inputs import app_engine, json_body
+from webui.api.inputs import json_body
 from webui.api.serialize import instance_json, iso, page_json, plain
 from webui.auth import current_actor, login_required
 

@@ -10,8 +10,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from engine.domain.kpi import LEVELS
 from engine.domain.scoring import ADJUSTMENT_KINDS, DIRECTIONS
 from engine.services import scoring
+from webui import app_engine
 from webui.api import bp
-from webui.api.inputs import app_engine, json_body
+from webui.api.inputs import json_body
 from webui.auth import current_actor, login_required
 
 PERIOD = validate.Length(min=4, max=16)

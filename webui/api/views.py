@@ -9,8 +9,9 @@ from flask import Response, jsonify, request
 
 from engine.domain.errors import ValidationError
 from engine.services import definitions, instances, tasks
+from webui import app_engine
 from webui.api import bp, schemas
-from webui.api.inputs import app_engine, json_body
+from webui.api.inputs import json_body
 from webui.api.openapi import openapi_document
 from webui.api.serialize import (
     definition_json,

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from engine.domain.reminders import CATEGORIES
 from engine.services import definitions, reminders, tasks, users
-from webui.api.inputs import app_engine
+from webui import app_engine
 from webui.auth import page_actor, safe_next, sign_in_required
 from webui.inbox import bp
 from webui.inbox.schemas import PAGE_SIZE, TABS, TIME_STATES, InboxArgs

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 
 from engine.services import board, reminders, users
-from webui.api.inputs import app_engine
+from webui import app_engine
 from webui.auth import page_actor, safe_next, sign_in_required
 from webui.monitor import bp
 

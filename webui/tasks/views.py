@@ -14,7 +14,7 @@ from engine.domain.access import may_work_task
 from engine.domain.errors import ConcurrentUpdateError, ConflictError, PayloadTooLargeError, ValidationError
 from engine.domain.views import CaseView, InstanceView, TaskView
 from engine.services import cases, definitions, documents, instances, tasks
-from webui.api.inputs import app_engine
+from webui import app_engine
 from webui.auth import page_actor, safe_next, sign_in_required
 from webui.tasks import bp
 from webui.tasks.forms import form_fields, posted_values, prefill, task_data
