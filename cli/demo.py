@@ -160,13 +160,14 @@ def _publish_topic(
         ("publish", "admin", {"confirm": True}),
     ]
     for i, (step, who, data) in enumerate(steps):
-        _complete_step(engine, instance_id, step, people[who], data, at + dt.timedelta(hours=i + 1))
+        complete_step(engine, instance_id, step, people[who], data, at + dt.timedelta(hours=i + 1))
     jobs.tick(engine)  # the effective date has passed: the topic becomes active
 
 
-def _complete_step(
+def complete_step(
     engine: Engine, instance_id: str, step: str, actor: Actor, data: dict[str, Any], at: dt.datetime
 ) -> InstanceView:
+    """Complete the open task of `step` in an instance as `actor` at `at` (the demo's and the tests' shortcut)."""
     from engine.services import instances
 
     view = instances.get_instance(engine.uow(readonly=True), instance_id=instance_id, actor=SYSTEM)
@@ -214,7 +215,7 @@ def _drive_case(
     try:
         if stage == 0:
             return  # waits at dispatch
-        _complete_step(
+        complete_step(
             engine,
             instance_id,
             "dispatch",
@@ -227,7 +228,7 @@ def _drive_case(
         step_at += dt.timedelta(days=1)
         _attach(engine, instance_id, "handle", "investigation_report", people[handler], step_at)
         needs_rectification = stage >= 3
-        _complete_step(
+        complete_step(
             engine,
             instance_id,
             "handle",
@@ -243,10 +244,10 @@ def _drive_case(
         if stage == 2:
             return  # result review
         step_at += dt.timedelta(hours=6)
-        _complete_step(engine, instance_id, "review_result", people["reviewer"], {"approved": True}, step_at)
+        complete_step(engine, instance_id, "review_result", people["reviewer"], {"approved": True}, step_at)
         if needs_rectification:
             step_at += dt.timedelta(hours=3)
-            _complete_step(
+            complete_step(
                 engine,
                 instance_id,
                 "notice",
@@ -258,7 +259,7 @@ def _drive_case(
                 return  # rectifying
             step_at += dt.timedelta(days=2)
             _attach(engine, instance_id, "measures", "rectification_evidence", people[handler], step_at)
-            _complete_step(
+            complete_step(
                 engine,
                 instance_id,
                 "measures",
@@ -267,7 +268,7 @@ def _drive_case(
                 step_at,
             )
             step_at += dt.timedelta(hours=5)
-            _complete_step(
+            complete_step(
                 engine,
                 instance_id,
                 "rectification_review",
@@ -279,7 +280,7 @@ def _drive_case(
             return  # archiving
         step_at += dt.timedelta(hours=20)
         _attach(engine, instance_id, "archive", "archive_dossier", people["archivist"], step_at)
-        _complete_step(
+        complete_step(
             engine,
             instance_id,
             "archive",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from cli.demo import complete_step
 from engine.domain.errors import InvalidStateError, PermissionDeniedError
 from engine.scheduler import jobs
-from engine.services import archives, cases, documents, instances, reminders, tasks
+from engine.services import archives, cases, documents, reminders
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import build_org, deploy_processes
 
@@ -22,9 +23,7 @@ def test_a_handled_step_owes_its_documents_to_the_collector(engine, clock):
     iid = case.instance_id
 
     def complete(who, step, data):
-        view = instances.get_instance(engine.uow(), instance_id=iid, actor=org["admin"])
-        task = next(t for t in view.tasks if t.bpmn_id == step)
-        return tasks.complete_task(engine.uow(), task_id=task.id, data=data, actor=org[who], now=engine.now())
+        return complete_step(engine, iid, step, org[who], data, engine.now())
 
     complete("dispatcher", "dispatch", {"unit": "JC-XI-2", "handler": "h_xi2"})
     documents.attach_document(

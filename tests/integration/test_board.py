@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from cli.demo import complete_step
 from engine.domain.errors import PermissionDeniedError, ValidationError
 from engine.scheduler import jobs
-from engine.services import board, cases, instances, reminders, tasks
+from engine.services import board, cases, reminders, tasks
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import build_org, deploy_processes, publish_topic
 
@@ -32,13 +33,8 @@ def _dispatch(engine, org, unit, handler, topic=None):
         actor=org["auditor"],
         now=engine.now(),
     )
-    view = instances.get_instance(engine.uow(), instance_id=case.instance_id, actor=org["admin"])
-    tasks.complete_task(
-        engine.uow(),
-        task_id=view.tasks[0].id,
-        data={"unit": unit, "handler": handler},
-        actor=org["dispatcher"],
-        now=engine.now(),
+    complete_step(
+        engine, case.instance_id, "dispatch", org["dispatcher"], {"unit": unit, "handler": handler}, engine.now()
     )
     return case
 
