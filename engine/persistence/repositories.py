@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -341,17 +342,12 @@ class Repositories:
     def reminder(self, reminder_id: int) -> m.Reminder | None:
         return self.session.get(m.Reminder, reminder_id)
 
-    def usernames_in_role(
-        self, pairs: set[tuple[str | None, str | None]]
-    ) -> dict[tuple[str | None, str | None], list[str]]:
-        """Active users per (role, unit) pair; a None unit means any unit."""
-        found: dict[tuple[str | None, str | None], list[str]] = {}
-        for role, unit in pairs:
-            if role is None:
-                found[(role, unit)] = []
-                continue
-            found[(role, unit)] = [u.username for u in self.users_in_role(role, unit)]
-        return found
+    def responsible_people(self, items: Sequence[Any]) -> dict[str, list[str]]:
+        """Who answers for each task-like item (id, assignee, lane, unit_code): its assignee, else the active
+        members of its lane's role in its unit (anyone's unit when it has none)."""
+        pairs = {(i.lane, i.unit_code) for i in items if i.assignee is None and i.lane is not None}
+        members = {(role, unit): [u.username for u in self.users_in_role(role, unit)] for role, unit in pairs}
+        return {str(i.id): [i.assignee] if i.assignee else members.get((i.lane, i.unit_code), []) for i in items}
 
     def unit_head(self, unit_code: str | None) -> str | None:
         """The head of the unit, or of the nearest unit above it that has one."""

@@ -112,9 +112,7 @@ def _reminders(
     if kind == "escalate":
         recipients = {r.id: [h] if (h := heads.get(r.unit_code)) else [] for r in rows}
     else:
-        pairs = {(r.lane, r.unit_code) for r in rows if r.assignee is None}
-        by_pair = repos.usernames_in_role(pairs)
-        recipients = {r.id: [r.assignee] if r.assignee else by_pair[(r.lane, r.unit_code)] for r in rows}
+        recipients = repos.responsible_people(rows)
     category = "time_limit_warning" if subject == "task" else "pending_transfer"
     out = []
     for row in rows:

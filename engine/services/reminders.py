@@ -200,11 +200,7 @@ def urge(
             if row.state != "open":
                 report.append({"task_id": task_id, "result": "refused", "reason": f"the task is {row.state}"})
                 continue
-            people = (
-                [row.assignee]
-                if row.assignee
-                else repos.usernames_in_role({(row.lane, row.unit_code)})[(row.lane, row.unit_code)]
-            )
+            people = repos.responsible_people([row])[row.id]
             title = f"催办 Urged by {actor.username}: {row.business_key or row.process_key} · {row.name}"
             added = repos.add_reminders(
                 [
