@@ -110,3 +110,14 @@ def display_names(session: Session, usernames: list[str]) -> dict[str, str]:
         return {}
     query = select(m.User.username, m.User.display_name).where(m.User.username.in_(sorted(usernames)))
     return {u: (d or u) for u, d in session.execute(query).tuples()}
+
+
+def kpi_indicators(session: Session) -> list[m.KpiIndicator]:
+    """Every indicator, by key."""
+    return list(session.scalars(select(m.KpiIndicator).order_by(m.KpiIndicator.key)))
+
+
+def kpi_adjustments(session: Session, *, period: str, level: str) -> list[m.KpiAdjustment]:
+    """The adjustments of one period and level, oldest first."""
+    query = select(m.KpiAdjustment).where(m.KpiAdjustment.period == period, m.KpiAdjustment.level == level)
+    return list(session.scalars(query.order_by(m.KpiAdjustment.id)))

@@ -11,8 +11,8 @@ from engine.domain import scoring
 from engine.domain.errors import PermissionDeniedError, ValidationError
 from engine.domain.kpi import LEVELS, RATE_FIELDS, UNIT_LEVEL_OF, parse_period
 from engine.domain.views import Actor
+from engine.persistence import kpi_queries
 from engine.persistence import models as m
-from engine.persistence.models import scoring as score_rows
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
 from engine.services import evaluation, history
@@ -104,7 +104,7 @@ def put_indicator(
 
 
 def _indicators(repos: Repositories, *, seed: bool) -> list[m.KpiIndicator]:
-    rows = score_rows.kpi_indicators(repos.session)
+    rows = kpi_queries.kpi_indicators(repos.session)
     if rows:
         return rows
     defaults = [
@@ -251,7 +251,7 @@ def scores(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> list[Sc
         indicators = [_indicator_dict(r) for r in _indicators(repos, seed=False) if r.is_enabled]
         adjustments = [
             (a.subject_key, a.kind, a.value)
-            for a in score_rows.kpi_adjustments(repos.session, period=parsed.name, level=level)
+            for a in kpi_queries.kpi_adjustments(repos.session, period=parsed.name, level=level)
         ]
     by_subject: dict[str, list[tuple[str, float]]] = {}
     for subject, kind, value in adjustments:

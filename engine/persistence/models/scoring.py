@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.persistence.base import Base, UtcDateTime
 
@@ -41,14 +41,3 @@ class KpiAdjustment(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-
-
-def kpi_indicators(session: Session) -> list[KpiIndicator]:
-    """Every indicator, by key."""
-    return list(session.scalars(select(KpiIndicator).order_by(KpiIndicator.key)))
-
-
-def kpi_adjustments(session: Session, *, period: str, level: str) -> list[KpiAdjustment]:
-    """The adjustments of one period and level, oldest first."""
-    query = select(KpiAdjustment).where(KpiAdjustment.period == period, KpiAdjustment.level == level)
-    return list(session.scalars(query.order_by(KpiAdjustment.id)))
