@@ -175,3 +175,23 @@ class ReassignSchema(_Strict):
 
 class BulkReassignSchema(ReassignSchema):
     task_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class ValidateDiagramSchema(_Strict):
+    xml = fields.String(required=True)
+    file_name = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class CreateDraftSchema(ValidateDiagramSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    process_key = fields.String(load_default=None, validate=validate.Length(max=200))
+    base_version = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+
+
+class UpdateDraftSchema(_Strict):
+    xml = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PublishDraftSchema(_Strict):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
