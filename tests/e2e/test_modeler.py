@@ -6,6 +6,7 @@ modelers (the MIWG reference files) open and render. Staff get 403.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,16 @@ MIWG_FILES = ["A.1.0.bpmn", "A.2.0.bpmn", "C.1.0.bpmn", "C.2.0.bpmn"]
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
 
+PAGE_ERRORS: list[str] = []
+
+
 @pytest.fixture(autouse=True)
-def _bundle_built() -> None:
+def _bundle_built() -> Iterator[None]:
     if not (VENDOR / "modeler.bundle.js").is_file():
         pytest.skip("browser tests skipped: the modeler bundle is not built (make install: python -m webui.vendor)")
+    PAGE_ERRORS.clear()
+    yield
+    assert PAGE_ERRORS == [], "script errors on the page"
 
 
 def _expect() -> Any:
@@ -39,7 +46,7 @@ def _page(browser: Any, base: str, username: str) -> Any:
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.on("pageerror", lambda error: pytest.fail(f"script error on the page: {error}"))
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     page.goto(base + "/login")
     page.locator("#username").fill(username)
     page.locator("#password").fill(PASSWORD)
