@@ -139,6 +139,7 @@ def test_owner_adds_a_user_task_fixes_it_and_publishes_version_two(
     # A time limit the engine refuses: marked on the task by the server's validation, then fixed in the panel.
     _select(page, task_id)
     _task_property(page, "timeLimit", "3天")
+    expect(page.locator(".bjsl-button-error")).to_be_visible()  # bpmnlint's auditloop/time-limit, in the editor
     _validate(page, "invalid")
     expect(_element(page, task_id)).to_have_class(re.compile(r"\bal-problem\b"))
     problem = page.locator(f'#modeler-problems li.is-problem[data-element-id="{task_id}"]')
@@ -147,6 +148,7 @@ def test_owner_adds_a_user_task_fixes_it_and_publishes_version_two(
     _select(page, task_id)
     _task_property(page, "timeLimit", "P3D")
     _task_property(page, "requiredDocuments", "archive_dossier")
+    expect(page.locator(".bjsl-button-success")).to_be_visible()
     _validate(page, "valid")
     expect(_element(page, task_id)).not_to_have_class(re.compile(r"\bal-problem\b"))
     expect(page.locator("#modeler-problems li")).to_have_count(0)
