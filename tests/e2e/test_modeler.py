@@ -162,11 +162,13 @@ def test_owner_adds_a_user_task_fixes_it_and_publishes_version_two(
     v2 = page.locator('[data-key="audit_case"] tr[data-version="2"]')
     expect(v2.locator(".comment")).to_have_text("归档后增加复核 / review the archive")
     expect(v2.locator(".count-running")).to_have_text("0")
+    page.screenshot(path=str(screenshots / "definitions.png"), full_page=True)
     v2.locator('a[href*="/modeler/compare"]').click()
     expect(page.locator("#compare")).to_have_attribute("data-ready", "true")
     expect(page.locator(f'#compare-changes li[data-element-id="{task_id}"][data-change="added"]')).to_have_count(1)
     expect(page.locator('#compare-changes li[data-element-id="end_closed"][data-change="removed"]')).to_have_count(1)
     expect(page.locator(f'#compare-newer .djs-element.al-added[data-element-id="{task_id}"]')).to_have_count(1)
+    page.screenshot(path=str(screenshots / "compare.png"), full_page=True)
     page.context.close()
 
     _new_cases_start_on_version_two(live_server, task_id)
