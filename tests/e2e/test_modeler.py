@@ -153,12 +153,22 @@ def test_owner_adds_a_user_task_fixes_it_and_publishes_version_two(
     expect(_element(page, task_id)).not_to_have_class(re.compile(r"\bal-problem\b"))
     expect(page.locator("#modeler-problems li")).to_have_count(0)
 
+    # Save a draft half way (it is listed as mine), then publish from it: the draft goes away.
+    page.once("dialog", lambda dialog: dialog.accept("复核归档草稿"))
+    page.locator("#modeler-save").click()
+    expect(page).to_have_url(re.compile(r"/modeler\?draft=\d+$"))
+    draft_id = page.url.rsplit("=", 1)[1]
+    drafts_page = page.context.new_page()
+    drafts_page.goto(live_server.base + "/definitions")
+    expect(drafts_page.locator(f'tr[data-draft="{draft_id}"]')).to_contain_text("复核归档草稿")
     page.locator("#publish-comment").fill("归档后增加复核 / review the archive")
     page.locator("#modeler-publish-button").click()
     expect(page.locator("#modeler")).to_have_attribute("data-published", "audit_case v2")
     page.screenshot(path=str(screenshots / "modeler-published.png"))
 
+    expect(page).to_have_url(re.compile(r"/modeler\?key=audit_case&version=2$"))
     page.goto(live_server.base + "/definitions")
+    expect(page.locator(f'tr[data-draft="{draft_id}"]')).to_have_count(0)
     v2 = page.locator('[data-key="audit_case"] tr[data-version="2"]')
     expect(v2.locator(".comment")).to_have_text("归档后增加复核 / review the archive")
     expect(v2.locator(".count-running")).to_have_text("0")

@@ -57,6 +57,7 @@ def test_owners_and_admins_open_the_pages(app: Any) -> None:
             assert ("vendor/modeler.bundle.js" in page.text) == url.startswith("/modeler")
         xml = client.get("/definitions/audit_case/versions/1.bpmn")
         assert xml.status_code == 200 and xml.mimetype == "application/xml" and xml.text == CASE_XML
+        assert "sandbox" in xml.headers["Content-Security-Policy"]
         assert (
             "attachment"
             in client.get("/definitions/audit_case/versions/1.bpmn?download=1").headers["Content-Disposition"]

@@ -20,7 +20,12 @@ from webui.modeler import bp
 
 F = TypeVar("F", bound=Callable[..., Any])
 MODELER_ROLES = definitions.DEPLOYER_ROLES
-DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+# A diagram opened directly in the browser must not run anything it holds (XML can carry XHTML scripts).
+DOWNLOAD_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+}
 
 
 def modeler_required(view: F) -> F:
