@@ -119,9 +119,13 @@
             overlays.add(element.id, "al-validation", { position: { top: -10, right: 10 }, html: badge });
           }
           li.tabIndex = 0;
-          li.addEventListener("click", function () {
+          var show = function () {
             canvas.scrollToElement(element);
             modeler.get("selection").select(element);
+          };
+          li.addEventListener("click", show);
+          li.addEventListener("keydown", function (event) {
+            if (event.key === "Enter" || event.key === " ") { event.preventDefault(); show(); }
           });
         }
         list.appendChild(li);
