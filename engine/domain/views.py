@@ -209,3 +209,19 @@ class CaseView:
     rounds: tuple[RoundView, ...] = ()
     documents: tuple[Any, ...] = ()
     instance: InstanceView | None = None
+
+
+@dataclass(frozen=True)
+class MoveReport:
+    """One instance in a version move: whether it can move (dry run) or moved, and why not."""
+
+    instance_id: str
+    business_key: str | None
+    unit: str | None
+    status: str  # the instance's status
+    from_version: int
+    to_version: int
+    open_steps: tuple[str, ...]
+    result: str  # movable, moved, refused or conflict
+    reasons: tuple[dict[str, Any], ...] = ()  # {"code", "element_id", "message"}
+    lock: int = 0  # the instance's optimistic-lock version when it was read; a real move may require it

@@ -114,6 +114,24 @@ class Repositories:
             query = query.with_for_update()
         return self.session.scalar(query)
 
+    def instance_ids_on_version(
+        self,
+        version_id: int,
+        *,
+        statuses: Sequence[str],
+        unit_codes: Sequence[str] | None = None,
+        topic_code: str | None = None,
+        limit: int = 500,
+    ) -> list[str]:
+        """Ids of a version's instances in these statuses, optionally within units or under an audit topic."""
+        P = m.ProcessInstance
+        query = select(P.id).where(P.definition_version_id == version_id, P.status.in_(list(statuses)))
+        if unit_codes is not None:
+            query = query.where(P.unit_code.in_(sorted(unit_codes)))
+        if topic_code is not None:
+            query = query.where(P.id.in_(select(m.Case.instance_id).where(m.Case.topic_code == topic_code)))
+        return list(self.session.scalars(query.order_by(P.created_at, P.id).limit(limit)))
+
     def instances_waiting_for(self, message_name: str, business_key: str | None) -> list[str]:
         query = select(m.MessageWait.instance_id).where(m.MessageWait.message_name == message_name)
         if business_key is not None:

@@ -1,0 +1,188 @@
+"""Moving running instances between versions: dry run, refusals with reasons, the move itself, history, races."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from engine.domain.errors import ConflictError, InvalidStateError, PermissionDeniedError
+from engine.domain.views import Actor
+from engine.services import instances, tasks, version_moves
+from tests.conftest import BOTH_DATABASES
+from tests.helpers import deploy_xml, task
+
+pytestmark = BOTH_DATABASES
+OWNER = Actor("olga", frozenset({"process_owner"}))
+
+
+def steps_process(key: str, steps: list[str], *, timer_on: str | None = None) -> str:
+    """start -> user tasks in a row (lane clerk) -> end; optionally a 3-day boundary timer on one step."""
+    nodes, flows = [], []
+    previous = "Start_1"
+    for i, step in enumerate(steps):
+        nodes.append(f'<bpmn:userTask id="{step}" name="Step {step}" />')
+        flows.append(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{previous}" targetRef="{step}" />')
+        previous = step
+    flows.append(f'<bpmn:sequenceFlow id="f_end" sourceRef="{previous}" targetRef="End_1" />')
+    if timer_on:
+        nodes.append(
+            f'<bpmn:boundaryEvent id="Timer_1" attachedToRef="{timer_on}" cancelActivity="false">'
+            '<bpmn:timerEventDefinition><bpmn:timeDuration>"P3D"</bpmn:timeDuration>'
+            "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+            '<bpmn:endEvent id="End_timer" />'
+        )
+        flows.append('<bpmn:sequenceFlow id="f_timer" sourceRef="Timer_1" targetRef="End_timer" />')
+    refs = "".join(f"<bpmn:flowNodeRef>{s}</bpmn:flowNodeRef>" for s in steps)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Defs_{key}"
+    targetNamespace="http://auditloop.example/test">
+  <bpmn:process id="{key}" name="{key}" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="Lane_1" name="clerk">{refs}</bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="Start_1" />
+    {"".join(nodes)}
+    <bpmn:endEvent id="End_1" />
+    {"".join(flows)}
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _history(engine, instance_id: str, kind: str) -> list[tuple]:
+    with engine.db.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.text("SELECT actor, message, data_json FROM history_events WHERE instance_id = :i AND kind = :k"),
+                {"i": instance_id, "k": kind},
+            )
+        ]
+
+
+def _start(engine, clerk, key="moving"):
+    return instances.start_instance(engine.uow(), process_key=key, actor=clerk, now=engine.now())
+
+
+def _move(engine, actor, **kwargs):
+    args = {"process_key": "moving", "from_version": 1, "to_version": 2, "actor": actor, "now": engine.now()}
+    return version_moves.move_instances(engine.uow, **{**args, **kwargs})
+
+
+def test_instances_on_a_step_present_in_v2_move_and_complete_on_v2(engine, admin, clerk):
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_b"]))
+    first = _start(engine, clerk)
+    second = instances.start_instance(engine.uow(), process_key="moving", actor=clerk, now=engine.now())
+    second = tasks.complete_task(
+        engine.uow(), task_id=task(second, "Task_a").id, data={"x": 1}, actor=clerk, now=engine.now()
+    )
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_b", "Task_c"]))
+    newer = _start(engine, clerk)
+    assert newer.version == 2  # new cases start on v2 while the running ones stay on v1
+    assert instances.get_instance(engine.uow(), instance_id=first.id, actor=admin).version == 1
+
+    dry = _move(engine, admin, dry_run=True)
+    assert {(r.instance_id, r.result) for r in dry} == {(first.id, "movable"), (second.id, "movable")}
+    assert {r.instance_id: r.open_steps for r in dry} == {first.id: ("Task_a",), second.id: ("Task_b",)}
+    assert instances.get_instance(engine.uow(), instance_id=first.id, actor=admin).version == 1  # nothing moved
+
+    moved = _move(engine, admin, dry_run=False, expected={r.instance_id: r.lock for r in dry})
+    assert {(r.instance_id, r.result, r.to_version) for r in moved} == {(first.id, "moved", 2), (second.id, "moved", 2)}
+    view = instances.get_instance(engine.uow(), instance_id=second.id, actor=admin)
+    assert view.version == 2
+    assert [t.id for t in view.tasks] == [task(second, "Task_b").id]  # the open task keeps its id
+    actor, message, data = _history(engine, second.id, "version_moved")[0]
+    assert (actor, message) == ("root", "version 1 → 2")
+    assert '"from_version": 1' in data and '"to_version": 2' in data
+
+    # It goes on along v2: Task_b now leads to the new Task_c, then ends.
+    view = tasks.complete_task(engine.uow(), task_id=view.tasks[0].id, data={}, actor=clerk, now=engine.now())
+    assert [t.bpmn_id for t in view.tasks] == ["Task_c"]
+    view = tasks.complete_task(engine.uow(), task_id=view.tasks[0].id, data={}, actor=clerk, now=engine.now())
+    assert view.status == "completed"
+    assert view.data["x"] == 1
+
+
+def test_an_instance_whose_open_step_was_removed_is_refused_with_the_reason(engine, admin, clerk):
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_b"]))
+    on_a = _start(engine, clerk)
+    on_b = _start(engine, clerk)
+    tasks.complete_task(engine.uow(), task_id=task(on_b, "Task_a").id, data={}, actor=clerk, now=engine.now())
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_new"]))
+
+    dry = {r.instance_id: r for r in _move(engine, admin, dry_run=True)}
+    assert dry[on_a.id].result == "movable"
+    assert dry[on_b.id].result == "refused"
+    assert [(r["code"], r["element_id"]) for r in dry[on_b.id].reasons] == [("open_step_missing", "Task_b")]
+    assert dry[on_b.id].reasons[0]["message"] == "open step Task_b does not exist in version 2"
+
+    moved = {r.instance_id: r for r in _move(engine, admin, dry_run=False)}
+    assert moved[on_a.id].result == "moved"
+    assert moved[on_b.id].result == "refused"
+    assert instances.get_instance(engine.uow(), instance_id=on_b.id, actor=admin).version == 1
+    assert _history(engine, on_b.id, "version_moved") == []
+    with pytest.raises(InvalidStateError, match="open step Task_b does not exist in version 2"):
+        version_moves.move_instance(
+            engine.uow(),
+            instance_id=on_b.id,
+            process_key="moving",
+            from_version=1,
+            to_version=2,
+            actor=admin,
+            now=engine.now(),
+        )
+
+
+def test_ended_and_failed_instances_are_refused_and_only_owners_may_move(engine, admin, clerk):
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a"]))
+    done = _start(engine, clerk)
+    tasks.complete_task(engine.uow(), task_id=task(done, "Task_a").id, data={}, actor=clerk, now=engine.now())
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_b"]))
+    report = _move(engine, OWNER, dry_run=True, instance_ids=[done.id])
+    assert report[0].result == "refused"
+    assert report[0].reasons[0]["message"] == "the instance is completed"
+    assert _move(engine, OWNER, dry_run=True) == []  # ended instances are not listed by default
+    with pytest.raises(PermissionDeniedError):
+        _move(engine, clerk, dry_run=True)
+
+
+def test_a_waiting_timer_keeps_its_due_time_across_the_move(engine, admin, clerk, clock):
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a"], timer_on="Task_a"))
+    started = _start(engine, clerk)
+    with engine.db.connect() as conn:
+        due = conn.execute(
+            sa.text("SELECT due_at, task_id FROM timers WHERE instance_id = :i"), {"i": started.id}
+        ).one()
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_b"], timer_on="Task_a"))
+    clock.advance(days=1)
+    assert [r.result for r in _move(engine, admin, dry_run=False)] == ["moved"]
+    with engine.db.connect() as conn:
+        after = conn.execute(
+            sa.text("SELECT due_at, task_id FROM timers WHERE instance_id = :i AND status = 'pending'"),
+            {"i": started.id},
+        ).all()
+    assert [tuple(r) for r in after] == [tuple(due)]
+
+
+def test_a_completion_after_the_dry_run_wins_and_the_move_reports_a_conflict(engine, admin, clerk):
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_b"]))
+    started = _start(engine, clerk)
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_b", "Task_c"]))
+    dry = _move(engine, admin, dry_run=True)
+    tasks.complete_task(engine.uow(), task_id=task(started, "Task_a").id, data={}, actor=clerk, now=engine.now())
+
+    moved = _move(engine, admin, dry_run=False, expected={r.instance_id: r.lock for r in dry})
+    assert [(r.result, r.reasons[0]["code"]) for r in moved] == [("conflict", "changed")]
+    assert "changed since the dry run" in moved[0].reasons[0]["message"]
+    with pytest.raises(ConflictError) as refused:
+        version_moves.move_instance(
+            engine.uow(),
+            instance_id=started.id,
+            process_key="moving",
+            from_version=1,
+            to_version=2,
+            actor=admin,
+            now=engine.now(),
+            expected_lock=dry[0].lock,
+        )
+    assert type(refused.value).__name__ == "ConcurrentUpdateError"  # HTTP 409
+    assert instances.get_instance(engine.uow(), instance_id=started.id, actor=admin).version == 1
+    assert _history(engine, started.id, "version_moved") == []
