@@ -225,3 +225,35 @@ class MoveReport:
     result: str  # movable, moved, refused or conflict
     reasons: tuple[dict[str, Any], ...] = ()  # {"code", "element_id", "message"}
     lock: int = 0  # the instance's optimistic-lock version when it was read; a real move may require it
+
+
+@dataclass(frozen=True)
+class ElementView:
+    """Where one diagram element of an instance stands, for colouring the diagram."""
+
+    bpmn_id: str
+    state: str  # completed, active, waiting or error
+    process: str  # the instance's process key, or the key of a called process
+    waits_for: str | None = None  # timer or message
+    time_state: str | None = None  # green, yellow or red, for an open human task
+
+
+@dataclass(frozen=True)
+class CalledProcessView:
+    """A process called by a call activity of the instance, run inside it."""
+
+    activity: str
+    process: str
+    status: str  # running or completed
+
+
+@dataclass(frozen=True)
+class DiagramView:
+    """An instance's diagram state: element id -> state, and the processes it called."""
+
+    instance_id: str
+    process_key: str
+    version: int
+    status: str
+    elements: tuple[ElementView, ...]
+    called: tuple[CalledProcessView, ...]

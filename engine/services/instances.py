@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.bpmn.runtime import ProcessRun
+from engine.domain import time_limits
 from engine.domain.access import may_see_instance
 from engine.domain.errors import InvalidStateError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.domain.task_data import clean_task_data
-from engine.domain.views import Actor, InstanceView, Page
+from engine.domain.views import Actor, CalledProcessView, DiagramView, ElementView, InstanceView, Page
 from engine.persistence import models as m
 from engine.persistence import queries
 from engine.persistence.repositories import Repositories
@@ -106,6 +107,44 @@ def get_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor) -> Instance
         return instance_view(repos, instance)
 
 
+def instance_diagram(uow: UnitOfWork, *, instance_id: str, actor: Actor) -> DiagramView:
+    """Each element the instance has reached and how it stands, open human tasks with their time state."""
+    with uow as repos:
+        instance = _visible(repos, instance_id, actor)
+        run, version = load_run(repos, instance)
+        time_states: dict[str, list[str]] = {}
+        for row in repos.open_human_tasks(instance.id):
+            time_states.setdefault(row.bpmn_id, []).append(row.time_state)
+        elements = []
+        for element in run.element_states():
+            worst = time_limits.worst(time_states.get(element.bpmn_id, [])) if element.state == "active" else None
+            elements.append(
+                ElementView(
+                    bpmn_id=element.bpmn_id,
+                    state=element.state,
+                    process=element.process,
+                    waits_for=element.waits_for,
+                    time_state=worst.value if worst else None,
+                )
+            )
+        called = tuple(CalledProcessView(c.activity, c.process, c.status) for c in run.called_processes())
+        return DiagramView(
+            instance_id=instance.id,
+            process_key=instance.process_key,
+            version=version.version,
+            status=instance.status,
+            elements=tuple(elements),
+            called=called,
+        )
+
+
+def visible_variables(view: InstanceView, actor: Actor) -> dict[str, Any]:
+    """The variables a person is shown (read-only): admins all of them, others all but the internal `_` ones."""
+    if actor.is_admin:
+        return dict(view.data)
+    return {k: v for k, v in view.data.items() if not k.startswith("_")}
+
+
 def list_instances(
     uow: UnitOfWork,
     *,
@@ -131,8 +170,10 @@ def list_instances(
         )
 
 
-def cancel_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.datetime) -> InstanceView:
-    """Cancel a running (or failed) instance: its open tasks and timers end, history says who did it."""
+def cancel_instance(
+    uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.datetime, reason: str = ""
+) -> InstanceView:
+    """Cancel a running (or failed) instance: its open tasks and timers end, history says who did it and why."""
     with uow as repos:
         instance = _visible(repos, instance_id, actor, for_update=True)
         if not (actor.is_admin or "supervisor" in actor.roles or instance.started_by == actor.username):
@@ -141,12 +182,20 @@ def cancel_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.
             raise InvalidStateError(f"the instance is {instance.status}; only running instances can be cancelled")
         run, version = load_run(repos, instance)
         run.cancel()
-        open_tasks = save_run(repos, instance, run, version, actor=actor.username, now=now, status="cancelled")
+        open_tasks = save_run(
+            repos, instance, run, version, actor=actor.username, now=now, status="cancelled", note=reason
+        )
         return instance_view(repos, instance, open_tasks=open_tasks)
 
 
 def retry_instance(
-    uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.datetime, data: dict[str, Any] | None = None
+    uow: UnitOfWork,
+    *,
+    instance_id: str,
+    actor: Actor,
+    now: dt.datetime,
+    data: dict[str, Any] | None = None,
+    reason: str = "",
 ) -> InstanceView:
     """Admin: rerun the failed step of an instance in error, with corrected data merged in."""
     if not actor.is_admin:
@@ -164,6 +213,7 @@ def retry_instance(
             actor=actor.username,
             instance_id=instance.id,
             bpmn_id=instance.error_bpmn_id,
+            message=reason,
             data=data,
         )
         instance.status = "running"  # so a repeated failure is recorded as a new error

@@ -67,8 +67,12 @@ def save_run(
     actor: str | None,
     now: dt.datetime,
     status: str | None = None,
+    note: str = "",
 ) -> list[m.HumanTask]:
-    """Store the run's state and bring every projection in line with it; returns the instance's open tasks."""
+    """Store the run's state and bring every projection in line with it; returns the instance's open tasks.
+
+    `note` goes with the history event of an instance that ends here (e.g. why it was cancelled).
+    """
     was_error = instance.status == "error"
     instance.state_json = run.dump()
     instance.data_json = json.dumps(run.data, ensure_ascii=False, default=str)
@@ -86,7 +90,7 @@ def save_run(
         repos.flush()  # a new instance goes in before the rows that point at it
     # Otherwise one flush at commit: the instance row is written once and the inserts go out together.
     with repos.session.no_autoflush:
-        return _sync(repos, instance, run, version, error, was_error, actor=actor, now=now)
+        return _sync(repos, instance, run, version, error, was_error, actor=actor, now=now, note=note)
 
 
 def _sync(
@@ -99,6 +103,7 @@ def _sync(
     *,
     actor: str | None,
     now: dt.datetime,
+    note: str = "",
 ) -> list[m.HumanTask]:
     for event in run.events:
         history.record(
@@ -117,7 +122,7 @@ def _sync(
             message=error.message,
         )
     if instance.status in ("completed", "cancelled"):
-        history.record(repos, kind=instance.status, at=now, actor=actor, instance_id=instance.id)
+        history.record(repos, kind=instance.status, at=now, actor=actor, instance_id=instance.id, message=note)
 
     _sync_timers(repos, instance, run, now)
     opened, open_rows = _sync_tasks(repos, instance, run, version, now)

@@ -96,7 +96,7 @@ def move_instances(
                     expected_lock=lock,
                 )
             )
-        except ConflictError as exc:
+        except (ConflictError, NotFoundError) as exc:
             reports.append(_refusal(units, instance_id, source_version=from_version, to_version=to_version, exc=exc))
     return reports
 
@@ -105,21 +105,31 @@ def move_instance(
     uow: UnitOfWork,
     *,
     instance_id: str,
-    process_key: str,
-    from_version: int,
     to_version: int,
     actor: Actor,
     now: dt.datetime,
+    process_key: str | None = None,
+    from_version: int | None = None,
     expected_lock: int | None = None,
     dry_run: bool = False,
 ) -> MoveReport:
-    """Move one instance (or report whether it could): 409 when it cannot, or when it changed since `expected_lock`."""
-    _check(actor, from_version=from_version, to_version=to_version, status=None)
+    """Move one instance (or report whether it could): 409 when it cannot, or when it changed since `expected_lock`.
+
+    Without `process_key` and `from_version` the instance moves from the version it runs on.
+    """
+    if not may_move(actor):
+        raise PermissionDeniedError("only admins and process owners may move instances between versions")
     with uow as repos:
+        found = repos.instance(instance_id)
+        if found is None or not (actor.is_admin or may_see_unit(actor, found.unit_code)):
+            raise NotFoundError(f"no instance {instance_id}")
+        if from_version is None:
+            current = repos.version_by_id(found.definition_version_id)
+            from_version = current.version if current else 0
+        process_key = process_key or found.process_key
+        _check(actor, from_version=from_version, to_version=to_version, status=None)
         source, target = _versions(repos, process_key, from_version, to_version)
         report, run = _plan(repos, instance_id, source, target, actor)
-        if report.reasons and report.reasons[0]["code"] == "not_found":
-            raise NotFoundError(f"no instance {instance_id}")
         if expected_lock is not None and expected_lock != report.lock:
             raise ConcurrentUpdateError(
                 "the instance changed since the dry run; run the dry run again",
@@ -231,7 +241,12 @@ def _report(
 
 
 def _refusal(
-    units: Callable[..., UnitOfWork], instance_id: str, *, source_version: int, to_version: int, exc: ConflictError
+    units: Callable[..., UnitOfWork],
+    instance_id: str,
+    *,
+    source_version: int,
+    to_version: int,
+    exc: ConflictError | NotFoundError,
 ) -> MoveReport:
     """The report line of an instance a real move refused (re-read after its transaction rolled back)."""
     code = "changed" if isinstance(exc, ConcurrentUpdateError) else "refused"

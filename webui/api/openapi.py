@@ -345,6 +345,7 @@ def _schemas() -> Json:
         **_loop_request_schemas(),
         **_deadline_request_schemas(),
         **_score_schemas(),
+        **_move_schemas(),
     }
 
 
@@ -381,7 +382,10 @@ def _request_schemas() -> Json:
             {"data": {**data, "description": "The form values.", "default": {}}}, required=[], closed=True
         ),
         "Retry": obj(
-            {"data": {**data, "description": "Corrected data merged in before the rerun.", "default": {}}},
+            {
+                "data": {**data, "description": "Corrected data merged in before the rerun.", "default": {}},
+                "reason": text("Why, recorded in the history.", maxLength=500, default=""),
+            },
             required=[],
             closed=True,
         ),
@@ -1042,14 +1046,16 @@ def _instance_paths() -> Json:
             "post": operation(
                 "cancel_instance",
                 "instances",
-                "Cancel a running or failed instance and its open tasks.",
+                "Cancel a running or failed instance and its open tasks; the optional reason goes into the history.",
                 {200: ok(ref("Instance"), "The cancelled instance.")},
                 errors={
                     403: "Only admins, supervisors and the person who started it may cancel.",
                     404: "No such instance, or the caller may not see it.",
                     409: "The instance already ended, or someone changed it at the same time.",
+                    422: "Invalid body.",
                 },
                 parameters=instance_id,
+                body=json_body("Cancel", "Why (optional; the body may be empty)."),
             ),
         },
         "/instances/{instance_id}/retry": {
@@ -2044,6 +2050,165 @@ def _meta_paths() -> Json:
     }
 
 
+def _move_schemas() -> Json:
+    reason = obj(
+        {
+            "code": text(
+                "Stable code: open_step_missing, done_step_missing, called_process_missing, not_running, "
+                "other_version, other_process, state_not_portable, not_found, changed, refused."
+            ),
+            "element_id": nullable("string", description="The BPMN element concerned, when there is one."),
+            "message": text("The reason in a sentence."),
+        },
+        description="Why an instance cannot move.",
+    )
+    report = obj(
+        {
+            "instance_id": text(),
+            "business_key": nullable("string"),
+            "unit": nullable("string"),
+            "status": text("The instance's status.", enum=[*INSTANCE_STATUSES, "unknown"]),
+            "from_version": integer(),
+            "to_version": integer(),
+            "open_steps": array(text(), "Element ids the instance stands on (open, waiting, running, failed)."),
+            "result": text(
+                "`movable` (dry run), `moved`, `refused` (see reasons) or `conflict` (changed since the dry run).",
+                enum=["movable", "moved", "refused", "conflict"],
+            ),
+            "reasons": array(ref("MoveReason")),
+            "lock": integer(
+                "The instance's lock version when read; pass it back in `expected` to move only "
+                "instances unchanged since the dry run."
+            ),
+        },
+        description="One instance in a version move.",
+    )
+    element = obj(
+        {
+            "bpmn_id": text("Element id in the diagram."),
+            "state": text("Where the element stands.", enum=["completed", "active", "waiting", "error"]),
+            "process": text("The instance's process key, or that of a called process."),
+            "waits_for": nullable("string", enum=["timer", "message", None], description="For waiting events."),
+            "time_state": nullable(
+                "string", enum=[*TIME_STATES, None], description="For an open human task: its time state."
+            ),
+        },
+        description="The state of one diagram element of an instance.",
+    )
+    called = obj(
+        {
+            "activity": text("The calling element (call activity or sub-process)."),
+            "process": text("The called process."),
+            "status": text(enum=["running", "completed"]),
+        },
+        description="A process the instance called; it runs inside the instance.",
+    )
+    return {
+        "MoveReason": reason,
+        "MoveReport": report,
+        "MoveResult": obj({"dry_run": boolean(), "results": array(ref("MoveReport"))}),
+        "ElementState": element,
+        "CalledProcess": called,
+        "InstanceDiagram": obj(
+            {
+                "instance_id": text(),
+                "process_key": text(),
+                "version": integer(),
+                "status": text(enum=INSTANCE_STATUSES),
+                "elements": array(ref("ElementState")),
+                "called": array(ref("CalledProcess")),
+            },
+            description="Element id -> state, for colouring the instance's diagram.",
+        ),
+        "Cancel": obj(
+            {"reason": text("Why, recorded in the history.", maxLength=500, default="")}, required=[], closed=True
+        ),
+        "MoveInstances": obj(
+            {
+                "from_version": integer("The version the instances run on.", minimum=1),
+                "to_version": integer("A newer version of the same definition.", minimum=1),
+                "dry_run": boolean("Only report (the default); false moves.", default=True),
+                "instance_ids": nullable(
+                    "array", items=text(), minItems=1, maxItems=500, description="These instances only."
+                ),
+                "unit": nullable("string", maxLength=64, description="Instances of this unit and those below it."),
+                "topic": nullable("string", maxLength=64, description="Instances of cases under this audit topic."),
+                "status": nullable(
+                    "string",
+                    enum=[*INSTANCE_STATUSES, None],
+                    description="Instances in this status (default: running and error).",
+                ),
+                "expected": nullable(
+                    "object",
+                    additionalProperties={"type": "integer"},
+                    description="Instance id -> `lock` from the dry run: an instance changed since is not moved.",
+                ),
+            },
+            required=["from_version", "to_version"],
+            closed=True,
+        ),
+        "MoveInstance": obj(
+            {
+                "to_version": integer("A newer version of the instance's definition.", minimum=1),
+                "dry_run": boolean("Only report.", default=False),
+                "expected_lock": nullable("integer", description="The `lock` a dry run showed; 409 if it changed."),
+            },
+            required=["to_version"],
+            closed=True,
+        ),
+    }
+
+
+def _move_paths() -> Json:
+    return {
+        "/instances/{instance_id}/diagram": {
+            "get": operation(
+                "get_instance_diagram",
+                "instances",
+                "The state of each element the instance reached (completed, active, waiting, error), open human "
+                "tasks with their time state, and the processes it called.",
+                {200: ok(ref("InstanceDiagram"), "The diagram state.")},
+                errors={404: "No such instance, or the caller may not see it."},
+                parameters=[param_ref("InstanceId")],
+            ),
+        },
+        "/instances/{instance_id}/move": {
+            "post": operation(
+                "move_instance",
+                "instances",
+                "Admins and process owners: move one running instance onto a newer version of its definition "
+                "(every step it stands on must exist there by element id). Recorded in the history.",
+                {200: ok(ref("MoveReport"), "Moved (or, with dry_run, movable).")},
+                errors={
+                    403: "Only admins and process owners may move instances.",
+                    404: "No such instance or version, or the caller may not see it.",
+                    409: "The instance cannot move (`details.reasons`), or it changed since `expected_lock`.",
+                    422: "Invalid body, or `to_version` is not newer.",
+                },
+                parameters=[param_ref("InstanceId")],
+                body=json_body("MoveInstance", "Where to move it."),
+            ),
+        },
+        "/definitions/{key}/migrations": {
+            "post": operation(
+                "move_instances",
+                "definitions",
+                "Admins and process owners: move the instances of one version onto a newer one, chosen by ids or "
+                "by filter. `dry_run` (the default) only reports which can move and why others cannot; a real "
+                "move is one transaction per instance and is recorded in each instance's history.",
+                {200: ok(ref("MoveResult"), "One line per instance.")},
+                errors={
+                    403: "Only admins and process owners may move instances.",
+                    404: "No such definition or version.",
+                    422: "Invalid body, or `to_version` is not newer than `from_version`.",
+                },
+                parameters=[path_param("key", "Key of the process definition.")],
+                body=json_body("MoveInstances", "Which instances, and from/to which version."),
+            ),
+        },
+    }
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (built on first call, then shared: do not mutate it)."""
@@ -2091,6 +2256,7 @@ def openapi_document() -> dict[str, Any]:
             **_board_paths(),
             **_kpi_paths(),
             **_score_paths(),
+            **_move_paths(),
             **_meta_paths(),
         },
         "components": {

@@ -23,6 +23,35 @@ class CompleteTaskSchema(_Strict):
 
 class RetrySchema(_Strict):
     data = fields.Dict(keys=fields.String(), load_default=dict)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class CancelSchema(_Strict):
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class MoveInstancesSchema(_Strict):
+    from_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    dry_run = fields.Boolean(load_default=True)
+    instance_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=36)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=500),
+    )
+    unit = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    topic = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    status = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(["running", "error", "completed", "cancelled"])
+    )
+    expected = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=None, allow_none=True)
+
+
+class MoveInstanceSchema(_Strict):
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    dry_run = fields.Boolean(load_default=False)
+    expected_lock = fields.Integer(load_default=None, allow_none=True)
 
 
 class MessageSchema(_Strict):
