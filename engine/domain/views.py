@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.domain.errors import Problem
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -76,6 +78,51 @@ class DefinitionView:
     name: str
     latest_version: int
     versions: tuple[VersionView, ...]
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """A version in the definitions list, with how many of its instances run and have completed."""
+
+    version: VersionView
+    running: int
+    completed: int
+    other: int  # cancelled or in error
+
+
+@dataclass(frozen=True)
+class DefinitionSummary:
+    key: str
+    name: str
+    latest_version: int
+    versions: tuple[VersionSummary, ...]
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """A process owner's unpublished diagram (the XML is read separately)."""
+
+    id: int
+    owner: str
+    name: str
+    process_key: str | None
+    base_version: int | None
+    source_name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What deploy would say about a diagram: problems refuse it, warnings are advice; nothing is stored."""
+
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+    processes: tuple[str, ...]  # the executable process keys it would publish
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.problems
 
 
 @dataclass(frozen=True)

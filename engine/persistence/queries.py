@@ -402,3 +402,15 @@ def board_items(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(_STATE_RANK, H.due_at, H.id).limit(limit).offset(offset)).all()
     return list(rows), int(total)
+
+
+def version_instance_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Instances per definition version and status, counted by the database."""
+    P = m.ProcessInstance
+    rows = session.execute(
+        select(P.definition_version_id, P.status, func.count()).group_by(P.definition_version_id, P.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for version_id, status, count in rows:
+        counts.setdefault(version_id, {})[status] = count
+    return counts

@@ -102,6 +102,16 @@ class Repositories:
             )
         ).all()
 
+    def drafts_of(self, owner: str) -> Sequence[m.DefinitionDraft]:
+        query = select(m.DefinitionDraft).where(m.DefinitionDraft.owner == owner)
+        return self.session.scalars(query.order_by(m.DefinitionDraft.updated_at.desc(), m.DefinitionDraft.id)).all()
+
+    def draft(self, draft_id: int) -> m.DefinitionDraft | None:
+        return self.session.get(m.DefinitionDraft, draft_id)
+
+    def delete_draft(self, row: m.DefinitionDraft) -> None:
+        self.session.delete(row)
+
     def latest_decision_files(self) -> Sequence[m.DecisionFile]:
         newest = select(func.max(m.DecisionFile.id)).group_by(m.DecisionFile.name)
         return self.session.scalars(select(m.DecisionFile).where(m.DecisionFile.id.in_(newest))).all()

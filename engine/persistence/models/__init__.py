@@ -29,6 +29,7 @@ from engine.persistence.models.core import (
     User,
     UserRole,
 )
+from engine.persistence.models.drafts import DefinitionDraft
 from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Case",
     "Contract",
     "DecisionFile",
+    "DefinitionDraft",
     "DefinitionVersion",
     "Document",
     "DocumentWaiver",
