@@ -46,6 +46,30 @@ class UserView:
     roles: tuple[str, ...]
     unit_code: str | None
     is_active: bool
+    email: str | None = None
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """An API token as admins see it: never its secret (only a hash is stored)."""
+
+    id: int
+    username: str
+    name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """A role: what it may do (known roles) and who holds it."""
+
+    name: str
+    name_zh: str
+    may: str
+    is_known: bool
+    holders: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -161,6 +185,7 @@ class HistoryView:
     bpmn_id: str | None
     message: str
     data: dict[str, Any] | None
+    subject: str | None = None  # what an admin change was about, e.g. "user:alice", "unit:JC-DONG"
 
 
 @dataclass(frozen=True)

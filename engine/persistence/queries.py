@@ -414,3 +414,67 @@ def version_instance_counts(session: Session) -> dict[int, dict[str, int]]:
     for version_id, status, count in rows:
         counts.setdefault(version_id, {})[status] = count
     return counts
+
+
+def users_matching(
+    session: Session,
+    *,
+    q: str | None,
+    unit_code: str | None,
+    role: str | None,
+    is_active: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[m.User], int]:
+    """Users whose username, display name or email contains `q`, in a unit or role, by username."""
+    query = select(m.User)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                m.User.username.ilike(pattern, escape="\\"),
+                m.User.display_name.ilike(pattern, escape="\\"),
+                m.User.email.ilike(pattern, escape="\\"),
+            )
+        )
+    if unit_code:
+        query = query.where(m.User.unit_code == unit_code)
+    if role:
+        query = query.where(m.User.id.in_(select(m.UserRole.user_id).where(m.UserRole.role == role)))
+    if is_active is not None:
+        query = query.where(m.User.is_active.is_(is_active))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(m.User.username).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+ADMIN_KIND_PREFIX = "admin."
+
+
+def admin_events(
+    session: Session,
+    *,
+    actor: str | None,
+    kind: str | None,
+    subject: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[m.HistoryEvent], int]:
+    """Admin changes (kinds admin.*), newest first; `kind` may be a whole kind or a prefix like admin.user."""
+    H_ = m.HistoryEvent
+    query = select(H_).where(H_.kind.startswith(ADMIN_KIND_PREFIX, autoescape=True))
+    if actor:
+        query = query.where(H_.actor == actor)
+    if kind:
+        query = query.where(or_(H_.kind == kind, H_.kind.startswith(kind.rstrip(".") + ".", autoescape=True)))
+    if subject:
+        query = query.where(H_.subject == subject)
+    if since is not None:
+        query = query.where(H_.at >= since)
+    if until is not None:
+        query = query.where(H_.at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(H_.at.desc(), H_.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total

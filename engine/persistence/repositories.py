@@ -58,6 +58,40 @@ class Repositories:
     def unit_parents(self) -> list[tuple[str, str | None]]:
         return [(c, p) for c, p in self.session.execute(select(m.Unit.code, m.Unit.parent_code)).tuples()]
 
+    def user_roles_by_id(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {i: [] for i in user_ids}
+        rows = self.session.execute(
+            select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(list(user_ids)))
+        )
+        for user_id, role in rows.tuples():
+            found[user_id].append(role)
+        return {i: sorted(r) for i, r in found.items()}
+
+    def set_user_roles(self, user_id: int, roles: Sequence[str]) -> None:
+        self.session.execute(delete(m.UserRole).where(m.UserRole.user_id == user_id))
+        for role in sorted(set(roles)):
+            self.session.add(m.UserRole(user_id=user_id, role=role))
+
+    def role_holders(self) -> list[tuple[str, str]]:
+        """(role, username) of every active user, by role then name."""
+        query = (
+            select(m.UserRole.role, m.User.username)
+            .join(m.User, m.User.id == m.UserRole.user_id)
+            .where(m.User.is_active.is_(True))
+            .order_by(m.UserRole.role, m.User.username)
+        )
+        return [(r, u) for r, u in self.session.execute(query).tuples()]
+
+    def api_token(self, token_id: int) -> m.ApiToken | None:
+        return self.session.get(m.ApiToken, token_id)
+
+    def api_tokens(self, user_id: int | None = None) -> list[tuple[m.ApiToken, str]]:
+        """Tokens (newest first) with their user's name."""
+        query = select(m.ApiToken, m.User.username).join(m.User, m.User.id == m.ApiToken.user_id)
+        if user_id is not None:
+            query = query.where(m.ApiToken.user_id == user_id)
+        return [(t, u) for t, u in self.session.execute(query.order_by(m.ApiToken.id.desc())).tuples()]
+
     def users_in_role(self, role: str, unit_code: str | None = None) -> list[m.User]:
         query = select(m.User).join(m.UserRole).where(m.UserRole.role == role, m.User.is_active.is_(True))
         if unit_code is not None:

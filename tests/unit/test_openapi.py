@@ -240,6 +240,12 @@ def test_mirrored_engine_constants_are_equal() -> None:
         ("SetCalendarOverride", schemas.OverrideSchema),
         ("PauseClock", schemas.PauseSchema),
         ("AddContract", schemas.ContractSchema),
+        ("NewUser", schemas.NewUserSchema),
+        ("UserChange", schemas.UserChangeSchema),
+        ("NewPassword", schemas.PasswordSchema),
+        ("RenameUnit", schemas.UnitNameSchema),
+        ("MoveUnit", schemas.UnitMoveSchema),
+        ("NewToken", schemas.NewTokenSchema),
     ],
 )
 def test_request_bodies_match_their_marshmallow_schemas(component: str, schema: type[Schema]) -> None:

@@ -346,6 +346,7 @@ def _schemas() -> Json:
         **_deadline_request_schemas(),
         **_score_schemas(),
         **_move_schemas(),
+        **_admin_schemas(),
     }
 
 
@@ -2209,6 +2210,280 @@ def _move_paths() -> Json:
     }
 
 
+# -- administration ------------------------------------------------------------------------------------------
+
+
+def _admin_schemas() -> Json:
+    role_name = text("A role name (no commas, no leading space).", minLength=1, maxLength=80)
+    return {
+        "User": obj(
+            {
+                "username": text(),
+                "display_name": text(),
+                "email": nullable("string"),
+                "unit": nullable("string", description="Unit code; null: no unit (sees every unit)."),
+                "roles": array(text()),
+                "is_active": boolean("False once deactivated: no sign-in, no tokens."),
+                "created_at": timestamp("When the account was made.", optional=True),
+            }
+        ),
+        "UserPage": _page("User"),
+        "NewUser": obj(
+            {
+                "username": text("1–80 letters, digits, _ . @ or -.", minLength=1, maxLength=80),
+                "display_name": text(maxLength=200, default=""),
+                "email": nullable("string", maxLength=200, default=None),
+                "unit": nullable("string", default=None, description="An existing unit code."),
+                "roles": array(role_name, "At least one role."),
+                "password": nullable(
+                    "string", default=None, description="At least 8 characters; omit for a token-only account."
+                ),
+            },
+            required=["username", "roles"],
+            closed=True,
+        ),
+        "UserChange": obj(
+            {
+                "display_name": text(maxLength=200),
+                "email": nullable("string", maxLength=200),
+                "unit": nullable("string", description="An existing unit code, or null for none."),
+                "roles": array(role_name, "The whole new set of roles (at least one)."),
+            },
+            required=[],
+            closed=True,
+            description="Only the keys sent change.",
+        ),
+        "NewPassword": obj({"password": text("At least 8 characters.", minLength=1, maxLength=1000)}, closed=True),
+        "RenameUnit": obj({"name": text(minLength=1, maxLength=200)}, closed=True),
+        "MoveUnit": obj(
+            {"parent": nullable("string", description="The new parent unit's code; null: a top-level unit.")},
+            closed=True,
+        ),
+        "Role": obj(
+            {
+                "name": text(),
+                "name_zh": text("Chinese name (empty for roles AuditLoop does not know)."),
+                "may": text("What the role may do (empty for roles AuditLoop does not know)."),
+                "is_known": boolean("A role the built-in processes and pages give meaning to."),
+                "holders": array(text(), "Usernames of the active users holding it."),
+            }
+        ),
+        "Token": obj(
+            {
+                "id": integer(),
+                "username": text(),
+                "name": text("What the token is for."),
+                "created_at": timestamp("When it was made."),
+                "revoked_at": timestamp("When it was revoked.", optional=True),
+            }
+        ),
+        "NewToken": obj(
+            {"username": text(minLength=1, maxLength=80), "name": text("What it is for.", maxLength=200, default="")},
+            required=["username"],
+            closed=True,
+        ),
+        "TokenSecret": obj(
+            {
+                "username": text(),
+                "name": text(),
+                "token": text("The secret: shown this once, only its hash is stored."),
+            }
+        ),
+        "AdminChange": obj(
+            {
+                "id": integer(),
+                "at": timestamp("When."),
+                "who": nullable("string", description="The admin's username (null: the system or the CLI)."),
+                "kind": text("admin.user.created, admin.unit.moved, admin.token.revoked …"),
+                "object": nullable("string", description="What it was about: user:NAME, unit:CODE, token:ID …"),
+                "message": text(),
+                "before": {"description": "The object before (null when created)."},
+                "after": {"description": "The object after."},
+            }
+        ),
+        "AdminChangePage": _page("AdminChange"),
+    }
+
+
+def _admin_paths() -> Json:
+    username = [path_param("username", "Username.")]
+    unit_code = [path_param("code", "Unit code.")]
+    admins = "Only admins."
+    return {
+        "/users": {
+            "get": operation(
+                "list_users",
+                "admin",
+                "Admins: users by search text (username, display name, email), unit, role and state.",
+                {200: ok(ref("UserPage"), "A page of users, by username.")},
+                errors={403: admins, 422: "Invalid query parameters."},
+                parameters=[
+                    query_param("q", "Text in the username, display name or email.", text()),
+                    query_param("unit", "Only users of this unit (not the units below).", text()),
+                    query_param("role", "Only holders of this role.", text()),
+                    query_param("active", "true: active users only; false: deactivated only.", boolean()),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+            "post": operation(
+                "create_user",
+                "admin",
+                "Admins: create a user with roles, a unit and an initial password.",
+                {201: ok(ref("User"), "The new user.")},
+                errors={
+                    403: admins,
+                    409: "The username is taken (`details.fields.username`).",
+                    422: "Invalid fields (`details.fields`): username, role, email, password or unit.",
+                },
+                body=json_body("NewUser", "The user."),
+            ),
+        },
+        "/users/{username}": {
+            "get": operation(
+                "get_user",
+                "admin",
+                "Admins: one user.",
+                {200: ok(ref("User"), "The user.")},
+                errors={403: admins, 404: "No such user."},
+                parameters=username,
+            ),
+            "patch": operation(
+                "change_user",
+                "admin",
+                "Admins: change display name, email, unit and/or roles; all or nothing, recorded before and after.",
+                {200: ok(ref("User"), "The user as changed.")},
+                errors={
+                    403: admins,
+                    404: "No such user.",
+                    422: "Invalid fields, an unknown unit, or an admin taking the admin role from themselves.",
+                },
+                parameters=username,
+                body=json_body("UserChange", "The fields to change."),
+            ),
+        },
+        "/users/{username}/password": {
+            "post": operation(
+                "reset_password",
+                "admin",
+                "Admins: set a new password and lift any sign-in lock (the audit log never holds the password).",
+                {200: ok(ref("User"), "The user.")},
+                errors={403: admins, 404: "No such user.", 422: "Too short (fewer than 8 characters)."},
+                parameters=username,
+                body=json_body("NewPassword", "The new password."),
+            ),
+        },
+        "/users/{username}/deactivate": {
+            "post": operation(
+                "deactivate_user",
+                "admin",
+                "Admins: the user can no longer sign in or use tokens; their sessions end at the next request.",
+                {200: ok(ref("User"), "The user.")},
+                errors={
+                    403: admins,
+                    404: "No such user.",
+                    409: "Already deactivated.",
+                    422: "Admins cannot deactivate themselves.",
+                },
+                parameters=username,
+            ),
+        },
+        "/users/{username}/reactivate": {
+            "post": operation(
+                "reactivate_user",
+                "admin",
+                "Admins: a deactivated user may sign in again.",
+                {200: ok(ref("User"), "The user.")},
+                errors={403: admins, 404: "No such user.", 409: "Already active."},
+                parameters=username,
+            ),
+        },
+        "/units/{code}/rename": {
+            "post": operation(
+                "rename_unit",
+                "units",
+                "Admins: a new name for a unit (its code stays).",
+                {200: ok(ref("Unit"), "The unit.")},
+                errors={403: admins, 404: "No such unit.", 422: "Empty or too long a name."},
+                parameters=unit_code,
+                body=json_body("RenameUnit", "The new name."),
+            ),
+        },
+        "/units/{code}/move": {
+            "post": operation(
+                "move_unit",
+                "units",
+                "Admins: put a unit, with the units below it, under another parent; levels follow the new place.",
+                {200: ok(ref("Unit"), "The unit in its new place.")},
+                errors={
+                    403: admins,
+                    404: "No such unit.",
+                    422: "An unknown parent, the unit itself or one below it (a cycle), or a place where units "
+                    "would fall below a station (`details.fields.parent`).",
+                },
+                parameters=unit_code,
+                body=json_body("MoveUnit", "The new parent."),
+            ),
+        },
+        "/roles": {
+            "get": operation(
+                "list_roles",
+                "admin",
+                "Admins: the known roles with what each may do, and every other role held, with their holders.",
+                {200: ok(array(ref("Role")), "The roles.")},
+                errors={403: admins},
+            ),
+        },
+        "/tokens": {
+            "get": operation(
+                "list_tokens",
+                "admin",
+                "Admins: API tokens, newest first (never their secrets).",
+                {200: ok(array(ref("Token")), "The tokens.")},
+                errors={403: admins, 404: "No such user."},
+                parameters=[query_param("user", "Only this user's tokens.", text())],
+            ),
+            "post": operation(
+                "create_token",
+                "admin",
+                "Admins: a new API token for an active user; the secret is in this answer only.",
+                {201: ok(ref("TokenSecret"), "The token and its secret.")},
+                errors={403: admins, 422: "An unknown or deactivated user, or too long a name."},
+                body=json_body("NewToken", "Whose token and what for."),
+            ),
+        },
+        "/tokens/{token_id}/revoke": {
+            "post": operation(
+                "revoke_token",
+                "admin",
+                "Admins: the token stops working at once.",
+                {200: ok(ref("Token"), "The revoked token.")},
+                errors={403: admins, 404: "No such token.", 409: "Already revoked."},
+                parameters=[path_param("token_id", "Token id.", integer(minimum=0))],
+            ),
+        },
+        "/audit-log": {
+            "get": operation(
+                "read_audit_log",
+                "admin",
+                "Admins: every admin change (users, units, tokens, time-limit rules, calendar, topics), newest "
+                "first, with who, when, what and the object before and after.",
+                {200: ok(ref("AdminChangePage"), "A page of changes.")},
+                errors={403: admins, 422: "Invalid filters: a kind outside admin.*, a bad date, until before since."},
+                parameters=[
+                    query_param("who", "Only changes by this username.", text()),
+                    query_param("kind", "A kind (admin.user.created) or a prefix (admin.user).", text()),
+                    query_param("object", "Only changes of this object, e.g. user:alice or unit:JC-DONG.", text()),
+                    query_param("since", "From this day (configured time zone), included.", date()),
+                    query_param("until", "To this day (configured time zone), included.", date()),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+        },
+    }
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (built on first call, then shared: do not mutate it)."""
@@ -2238,6 +2513,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "contracts", "description": "Supply contracts and their expiry."},
             {"name": "board", "description": "Supervisors: time-state counts, their items, bulk actions."},
             {"name": "evaluation", "description": "Supervisors: KPIs per person, team and unit, and exports."},
+            {"name": "admin", "description": "Admins: users, roles, API tokens and the audit log of admin changes."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "paths": {
@@ -2257,6 +2533,7 @@ def openapi_document() -> dict[str, Any]:
             **_kpi_paths(),
             **_score_paths(),
             **_move_paths(),
+            **_admin_paths(),
             **_meta_paths(),
         },
         "components": {

@@ -204,3 +204,54 @@ class ReassignSchema(_Strict):
 
 class BulkReassignSchema(ReassignSchema):
     task_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class UserListArgs(PageArgs):
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    unit = fields.String(load_default=None)
+    role = fields.String(load_default=None)
+    active = fields.Boolean(load_default=None, allow_none=True)
+
+
+class NewUserSchema(_Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    display_name = fields.String(load_default="", validate=validate.Length(max=200))
+    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    unit = fields.String(load_default=None, allow_none=True)
+    roles = fields.List(fields.String(validate=validate.Length(min=1, max=80)), required=True)
+    password = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class UserChangeSchema(_Strict):
+    """Only the fields sent change."""
+
+    display_name = fields.String(validate=validate.Length(max=200))
+    email = fields.String(allow_none=True, validate=validate.Length(max=200))
+    unit = fields.String(allow_none=True)
+    roles = fields.List(fields.String(validate=validate.Length(min=1, max=80)))
+
+
+class PasswordSchema(_Strict):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class UnitNameSchema(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class UnitMoveSchema(_Strict):
+    parent = fields.String(required=True, allow_none=True)
+
+
+class NewTokenSchema(_Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class AuditLogArgs(PageArgs):
+    who = fields.String(load_default=None, validate=validate.Length(max=80))
+    kind = fields.String(load_default=None, validate=validate.Length(max=40))
+    object = fields.String(load_default=None, validate=validate.Length(max=200))
+    # Whole days in the configured time zone, both included.
+    since = fields.Date(load_default=None)
+    until = fields.Date(load_default=None)
