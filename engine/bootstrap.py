@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from engine.bpmn import scripting
 from engine.config import Settings
 from engine.connectors.mail import LogMailer, Mailer, SmtpMailer
 from engine.persistence.database import create_db_engine, create_schema, create_session_factory
@@ -25,6 +26,7 @@ class Engine:
     clock: Callable[[], dt.datetime] = field(default=utc_now)
 
     def __post_init__(self) -> None:
+        scripting.set_time_limit(self.settings.script_time_limit_s)
         self.db = create_db_engine(self.settings.database_url)
         self._sessions = create_session_factory(self.db)
         self.file_store = FileStore(self.settings.documents_dir)
