@@ -347,6 +347,7 @@ def _schemas() -> Json:
         **_score_schemas(),
         **_move_schemas(),
         **_admin_schemas(),
+        **_modeler_schemas(),
     }
 
 
@@ -360,6 +361,54 @@ def _page(item: str) -> Json:
         },
         description=f"One page of {item.lower()}s.",
     )
+
+
+def _modeler_schemas() -> Json:
+    draft = {
+        "id": integer(),
+        "owner": text("Username of the process owner it belongs to."),
+        "name": text(),
+        "process_key": nullable("string", description="The definition it was opened from, if any."),
+        "base_version": nullable("integer", description="The version it was opened from, if any."),
+        "source_name": text("File name it will be published under (empty: from its process id)."),
+        "created_at": timestamp("When it was first saved."),
+        "updated_at": timestamp("When it was last saved."),
+    }
+    diagram = {
+        "xml": text("The BPMN 2.0 XML."),
+        "file_name": nullable(
+            "string", maxLength=500, default=None, description="File name (.bpmn) to publish under; optional."
+        ),
+    }
+    return {
+        "ValidationReport": obj(
+            {
+                "is_valid": boolean("True when deploy would accept the diagram."),
+                "problems": array(ref("Problem"), "What deploy refuses, each with element id and line."),
+                "warnings": array(ref("Problem"), "Advice: accepted, but probably not meant (no role, unknown form)."),
+                "processes": array(text(), "The executable process keys it would publish."),
+            },
+            description="What deploy would say about a diagram; nothing is stored.",
+        ),
+        "Draft": obj(draft, description="A process owner's unpublished diagram (only its owner sees it)."),
+        "DraftWithXml": obj({**draft, "xml": text("The BPMN 2.0 XML.")}, description="A draft with its diagram."),
+        "ValidateDiagram": obj(diagram, required=["xml"], closed=True),
+        "CreateDraft": obj(
+            {
+                **diagram,
+                "name": text("A name for the draft.", minLength=1, maxLength=500),
+                "process_key": nullable("string", maxLength=200, default=None, description="Opened from."),
+                "base_version": nullable("integer", minimum=1, default=None, description="Opened from."),
+            },
+            required=["xml", "name"],
+            closed=True,
+        ),
+        "UpdateDraft": obj({"xml": text("The BPMN 2.0 XML."), "name": text(minLength=1, maxLength=500)}, closed=True),
+        "PublishDraft": obj(
+            {"comment": text("What changed in this version (stored with it).", minLength=1, maxLength=2000)},
+            closed=True,
+        ),
+    }
 
 
 def _request_schemas() -> Json:
@@ -859,6 +908,7 @@ def _parameters() -> Json:
         "ProcessKey": query_param("process_key", "Only this process.", text()),
         "DefinitionKey": path_param("key", "Process key."),
         "VersionNumber": path_param("version", "Version number.", integer(minimum=1)),
+        "DraftId": path_param("draft_id", "Draft id.", integer(minimum=1)),
         "InstanceId": path_param("instance_id", "Instance id."),
         "TaskId": path_param("task_id", "Task id."),
         "TopicId": path_param("topic_id", "Id of one topic version.", integer(minimum=0)),
@@ -1000,6 +1050,87 @@ def _definition_paths() -> Json:
                 {200: ok({"type": "string"}, "The XML.", "application/xml")},
                 errors={404: "No such process or version."},
                 parameters=key_version,
+            ),
+        },
+    }
+
+
+def _modeler_paths() -> Json:
+    draft_id = [param_ref("DraftId")]
+    modelers_only = "Only process owners and admins use the modeler."
+    return {
+        "/definitions/validate": {
+            "post": operation(
+                "validate_diagram",
+                "definitions",
+                "Run every check of a deploy on a diagram as the caller (scripts only for admins); stores nothing.",
+                {200: ok(ref("ValidationReport"), "The problems (deploy would refuse) and warnings (advice).")},
+                errors={403: modelers_only, 422: "No XML, or a bad body (`details.fields`)."},
+                body=json_body("ValidateDiagram", "The diagram."),
+            ),
+        },
+        "/drafts": {
+            "get": operation(
+                "list_drafts",
+                "definitions",
+                "The caller's own drafts, most recently saved first.",
+                {200: ok(array(ref("Draft")), "The drafts.")},
+                errors={403: modelers_only},
+            ),
+            "post": operation(
+                "create_draft",
+                "definitions",
+                "Save a new draft; it is never checked and never affects running work.",
+                {201: ok(ref("Draft"), "The draft.")},
+                errors={403: modelers_only, 422: "Empty or too large XML, no name, or too many drafts."},
+                body=json_body("CreateDraft", "The diagram and its name."),
+            ),
+        },
+        "/drafts/{draft_id}": {
+            "get": operation(
+                "get_draft",
+                "definitions",
+                "One of the caller's drafts with its XML.",
+                {200: ok(ref("DraftWithXml"), "The draft.")},
+                errors={403: modelers_only, 404: "The caller has no such draft (other people's drafts are hidden)."},
+                parameters=draft_id,
+            ),
+            "put": operation(
+                "update_draft",
+                "definitions",
+                "Overwrite one of the caller's drafts.",
+                {200: ok(ref("Draft"), "The draft.")},
+                errors={403: modelers_only, 404: "The caller has no such draft.", 422: "Empty XML or no name."},
+                parameters=draft_id,
+                body=json_body("UpdateDraft", "The diagram and its name."),
+            ),
+            "delete": operation(
+                "discard_draft",
+                "definitions",
+                "Discard one of the caller's drafts; published versions are untouched.",
+                {204: {"description": "Discarded."}},
+                errors={403: modelers_only, 404: "The caller has no such draft."},
+                parameters=draft_id,
+            ),
+        },
+        "/drafts/{draft_id}/publish": {
+            "post": operation(
+                "publish_draft",
+                "definitions",
+                "Publish a draft as new versions with a comment, with the forms the latest versions carry; the "
+                "draft goes away. Only admins may publish script or service tasks.",
+                {
+                    201: ok(ref("DeployResult"), "Published; at least one new version."),
+                    200: ok(ref("DeployResult"), "Nothing changed: the content equals the latest version."),
+                },
+                errors={
+                    403: modelers_only,
+                    404: "The caller has no such draft.",
+                    422: "No comment (`details.fields`), or the diagram was refused: `details.problems` lists each "
+                    "problem with its element id and line.",
+                },
+                parameters=draft_id,
+                body=json_body("PublishDraft", "The comment stored with the new version."),
             ),
         },
     }
@@ -2518,6 +2649,7 @@ def openapi_document() -> dict[str, Any]:
         ],
         "paths": {
             **_definition_paths(),
+            **_modeler_paths(),
             **_instance_paths(),
             **_task_paths(),
             **_unit_paths(),

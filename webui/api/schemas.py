@@ -255,3 +255,23 @@ class AuditLogArgs(PageArgs):
     # Whole days in the configured time zone, both included.
     since = fields.Date(load_default=None)
     until = fields.Date(load_default=None)
+
+
+class ValidateDiagramSchema(_Strict):
+    xml = fields.String(required=True)
+    file_name = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class CreateDraftSchema(ValidateDiagramSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    process_key = fields.String(load_default=None, validate=validate.Length(max=200))
+    base_version = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+
+
+class UpdateDraftSchema(_Strict):
+    xml = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PublishDraftSchema(_Strict):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
