@@ -30,6 +30,7 @@ def app_engine() -> Engine:
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
     """A Flask app bound to an engine (built from settings or the AUDITLOOP_* environment)."""
+    from webui.admin import bp as admin_bp
     from webui.api import bp as api_bp
     from webui.auth import REMEMBER_DAYS, load_signed_in_user, select_locale, signed_in_user
     from webui.auth import bp as auth_bp
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with the session cookie
     Babel(app, locale_selector=select_locale)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp)
