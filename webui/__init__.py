@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from webui.auth import REMEMBER_DAYS, load_signed_in_user, select_locale, signed_in_user
     from webui.auth import bp as auth_bp
     from webui.errors import register_error_handlers
+    from webui.evaluation import bp as evaluation_bp
     from webui.inbox import bp as inbox_bp
     from webui.monitor import bp as monitor_bp
     from webui.tasks import bp as tasks_bp
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(evaluation_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(monitor_bp)
     app.register_blueprint(tasks_bp)
