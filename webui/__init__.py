@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from webui.auth import REMEMBER_DAYS, load_signed_in_user, select_locale, signed_in_user
     from webui.auth import bp as auth_bp
     from webui.errors import register_error_handlers
+    from webui.evaluation import bp as evaluation_bp
     from webui.inbox import bp as inbox_bp
     from webui.instances import bp as instances_bp
     from webui.modeler import bp as modeler_bp
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(evaluation_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(instances_bp)
     app.register_blueprint(modeler_bp)

@@ -331,24 +331,48 @@ def unmailed_reminders(session: Session) -> list[m.Reminder]:
     )
 
 
-def supervision_orders(session: Session, *, units: frozenset[str] | None, only_open: bool) -> list[m.SupervisionOrder]:
-    query = select(m.SupervisionOrder)
+def supervision_orders(
+    session: Session, *, units: frozenset[str] | None, only_open: bool
+) -> list[tuple[m.SupervisionOrder, str | None]]:
+    """Supervision orders in `units`, newest first, each with its case number."""
+    query = select(m.SupervisionOrder, m.Case.case_no).outerjoin(m.Case, m.Case.id == m.SupervisionOrder.case_id)
     if only_open:
         query = query.where(m.SupervisionOrder.is_open)
     if units is not None:
         query = query.where(m.SupervisionOrder.unit_code.in_(sorted(units)))
-    return list(session.scalars(query.order_by(m.SupervisionOrder.id.desc()).limit(500)))
+    rows = session.execute(query.order_by(m.SupervisionOrder.id.desc()).limit(500)).tuples()
+    return [(order, case_no) for order, case_no in rows]
 
 
-def _board_query(select_from: Select[Any], units: frozenset[str] | None) -> Select[Any]:
+def _board_query(
+    select_from: Select[Any],
+    units: frozenset[str] | None,
+    *,
+    topic: str | None = None,
+    risk_level: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Select[Any]:
+    """Open tasks in `units`, of cases under `topic` / at `risk_level`, begun in [since, until) where given."""
     query = select_from.where(H.state == "open")
     if units is not None:
         query = query.where(H.unit_code.in_(sorted(units)))
+    if topic is not None or risk_level is not None:
+        cases = select(m.Case.instance_id).where(m.Case.instance_id.is_not(None))
+        if topic is not None:
+            cases = cases.where(m.Case.topic_code == topic)
+        if risk_level is not None:
+            cases = cases.where(m.Case.risk_level == risk_level)
+        query = query.where(H.instance_id.in_(cases))
+    if since is not None:
+        query = query.where(H.created_at >= since)
+    if until is not None:
+        query = query.where(H.created_at < until)
     return query
 
 
 def board_counts(
-    session: Session, *, group_by: str, units: frozenset[str] | None
+    session: Session, *, group_by: str, units: frozenset[str] | None, **filters: Any
 ) -> dict[tuple[str, str], dict[str, int]]:
     """Open tasks per (group key, label) and time state, in one GROUP BY."""
     if group_by == "topic":
@@ -364,7 +388,7 @@ def board_counts(
         key = func.coalesce(column, "")
         label = func.min(H.name) if group_by == "step" else key
         base = select(key, label, H.time_state, func.count()).select_from(H)
-    query = _board_query(base, units).group_by(key, H.time_state)
+    query = _board_query(base, units, **filters).group_by(key, H.time_state)
     found: dict[tuple[str, str], dict[str, int]] = {}
     for group, name, state, count in session.execute(query).tuples():
         found.setdefault((str(group), str(name)), {})[str(state)] = int(count)
@@ -389,10 +413,9 @@ def board_items(
     time_state: str | None,
     limit: int,
     offset: int,
+    **filters: Any,
 ) -> tuple[list[m.HumanTask], int]:
-    query = _board_query(select(H), units)
-    if topic is not None:
-        query = query.where(H.instance_id.in_(select(m.Case.instance_id).where(m.Case.topic_code == topic)))
+    query = _board_query(select(H), units, topic=topic, **filters)
     if step is not None:
         query = query.where(H.bpmn_id == step)
     if person is not None:

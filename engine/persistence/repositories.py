@@ -411,6 +411,20 @@ class Repositories:
         members = {(role, unit): [u.username for u in self.users_in_role(role, unit)] for role, unit in pairs}
         return {str(i.id): [i.assignee] if i.assignee else members.get((i.lane, i.unit_code), []) for i in items}
 
+    def role_members_above(self, role: str, unit_code: str | None) -> list[str]:
+        """Active members of `role` in the nearest unit at or above `unit_code` that has any."""
+        code = unit_code
+        seen: set[str] = set()
+        while True:
+            found = [u.username for u in self.users_in_role(role, code)]
+            if found or code is None or code in seen:
+                return found
+            seen.add(code)
+            unit = self.unit(code)
+            code = unit.parent_code if unit else None
+            if code is None:
+                return []
+
     def unit_head(self, unit_code: str | None) -> str | None:
         """The head of the unit, or of the nearest unit above it that has one."""
         code = unit_code

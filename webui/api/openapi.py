@@ -709,6 +709,7 @@ def _deadline_schemas() -> Json:
                 "is_open": boolean("Open until its addressee (or a supervisor) closes it."),
                 "created_at": timestamp("When it was raised."),
                 "closed_at": timestamp("When it was closed.", optional=True),
+                "case_no": nullable("string", description="The case's number."),
             },
             description="A supervision order (督办单) tracked until closed.",
         ),
@@ -1803,6 +1804,8 @@ def _board_paths() -> Json:
     per_item = obj(
         {
             "task_id": text(),
+            "business_key": nullable("string", description="The case number of an urged task."),
+            "name": text("The urged task's step name."),
             "result": text("urged / reassigned, already urged this hour, or refused."),
             "reason": text("Why it was refused."),
             "recipients": array(text(), "Who was urged."),
@@ -1819,6 +1822,11 @@ def _board_paths() -> Json:
         required=["to"],
         closed=True,
     )
+    filters = [
+        query_param("topic", "Only tasks of cases under this topic code.", text()),
+        query_param("risk_level", "Only tasks of cases at this risk level (1 most serious to 4).", integer()),
+        query_param("period", "Only tasks begun in this period (2026-11, 2026-W47, 2026-Q4, 2026).", text()),
+    ]
     return {
         "/board": {
             "get": operation(
@@ -1843,10 +1851,14 @@ def _board_paths() -> Json:
                         "One row per group.",
                     )
                 },
-                errors={403: "Only supervisors and admins.", 422: "Unknown group_by or a unit outside yours."},
+                errors={
+                    403: "Only supervisors and admins.",
+                    422: "Unknown group_by, a unit outside yours, a bad risk level or period.",
+                },
                 parameters=[
                     query_param("group_by", "unit, topic, step or person.", text(enum=groups)),
                     query_param("unit", "Drill into this unit.", text()),
+                    *filters,
                 ],
             ),
         },
@@ -1857,8 +1869,9 @@ def _board_paths() -> Json:
                 "The open tasks behind a count of the board, worst first.",
                 {200: ok(ref("TaskPage"), "A page of tasks.")},
                 errors={403: "Only supervisors and admins.", 422: "Invalid filters."},
-                parameters=[query_param(n, f"Only this {n}.", text()) for n in ("unit", "topic", "step", "person")]
+                parameters=[query_param(n, f"Only this {n}.", text()) for n in ("unit", "step", "person")]
                 + [
+                    *filters,
                     query_param("time_state", "green, yellow or red.", text(enum=["green", "yellow", "red"])),
                     param_ref("Limit"),
                     param_ref("Offset"),
@@ -1895,6 +1908,56 @@ def _board_paths() -> Json:
                             "schema": obj(
                                 {"task_ids": array(text()), "message": text(maxLength=500)},
                                 required=["task_ids"],
+                                closed=True,
+                            )
+                        }
+                    },
+                },
+            ),
+        },
+        "/bulk/supervision-orders": {
+            "post": operation(
+                "bulk_raise_supervision_orders",
+                "board",
+                "Supervisors and admins: raise one supervision order (督办单) per case of the selected tasks or "
+                "cases; each item is reported raised (with the order id and its addressee) or refused with why "
+                "(outside your units, no case, case finished, an order still open, the same case listed twice).",
+                {
+                    200: ok(
+                        obj(
+                            {
+                                "results": array(
+                                    obj(
+                                        {
+                                            "task_id": text(),
+                                            "case_id": integer(),
+                                            "case_no": text(),
+                                            "result": text("raised or refused."),
+                                            "reason": text("Why it was refused."),
+                                            "order_id": integer("The new order."),
+                                            "addressed_to": nullable("string", description="The unit head."),
+                                        },
+                                        required=["result"],
+                                    ),
+                                    "One entry per task or case given.",
+                                )
+                            }
+                        ),
+                        "What happened to each item.",
+                    )
+                },
+                errors={403: "Only supervisors and admins.", 422: "No ids, or no reason."},
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": obj(
+                                {
+                                    "task_ids": array(text()),
+                                    "case_ids": array(integer()),
+                                    "reason": text("What must be done.", minLength=1, maxLength=2000),
+                                },
+                                required=["reason"],
                                 closed=True,
                             )
                         }

@@ -179,17 +179,28 @@ class SupervisionOrderSchema(_Strict):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class BoardArgs(Schema):
+class BoardFilterArgs(Schema):
+    topic = fields.String(load_default=None)
+    risk_level = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
+    period = fields.String(load_default=None, validate=validate.Length(min=4, max=16))
+
+
+class BoardArgs(BoardFilterArgs):
     group_by = fields.String(load_default="unit", validate=validate.OneOf(["unit", "topic", "step", "person"]))
     unit = fields.String(load_default=None)
 
 
-class BoardItemArgs(PageArgs):
+class BoardItemArgs(PageArgs, BoardFilterArgs):
     unit = fields.String(load_default=None)
-    topic = fields.String(load_default=None)
     step = fields.String(load_default=None)
     person = fields.String(load_default=None)
     time_state = fields.String(load_default=None, validate=validate.OneOf(["green", "yellow", "red"]))
+
+
+class BulkSupervisionSchema(_Strict):
+    task_ids = fields.List(fields.String(), load_default=None, validate=validate.Length(min=1, max=500))
+    case_ids = fields.List(fields.Integer(strict=True), load_default=None, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class BulkUrgeSchema(_Strict):
