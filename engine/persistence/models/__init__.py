@@ -29,7 +29,7 @@ from engine.persistence.models.core import (
     User,
     UserRole,
 )
-from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator
+from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator, KpiSnapshot, KpiSnapshotFigure
 
 __all__ = [
     "ApiToken",
@@ -45,6 +45,8 @@ __all__ = [
     "HumanTask",
     "KpiAdjustment",
     "KpiIndicator",
+    "KpiSnapshot",
+    "KpiSnapshotFigure",
     "LoginThrottle",
     "MessageWait",
     "NumberSequence",
