@@ -12,14 +12,16 @@ from zoneinfo import ZoneInfo
 from engine.bootstrap import Engine
 from engine.domain.errors import ConflictError, EngineError
 from engine.domain.views import SweepReport
-from engine.services import contracts, deadlines, reminders, timers
+from engine.services import contracts, deadlines, reminders, snapshots, timers
 
 log = logging.getLogger(__name__)
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 CONTRACT_SWEEP_EVERY = dt.timedelta(hours=1)  # expiry is counted in days; hourly catches the local midnight
+SNAPSHOT_CHECK_EVERY = dt.timedelta(hours=1)  # the month-end snapshot is due once a month; hourly is soon enough
 _last_contract_sweep: dt.datetime | None = None
 _last_digest_day: dt.date | None = None
+_last_snapshot_check: dt.datetime | None = None
 
 
 def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport:
@@ -49,6 +51,7 @@ def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport
             break
     _sweep_contracts(engine)
     _send_digest(engine)
+    freeze_month_end(engine)
     return SweepReport(timers_fired=fired, time_states_changed=changed, errors=errors)
 
 
@@ -82,3 +85,26 @@ def _send_digest(engine: Engine) -> None:
         log.info("daily digest: %s mail(s)", sent)
     except EngineError as exc:
         log.warning("daily digest failed: %s", exc)
+
+
+def freeze_month_end(engine: Engine, *, force: bool = False) -> str | None:
+    """After a month ends, freeze its evaluation once (idempotent: a frozen month is left as it is); checked hourly.
+    Returns the month frozen now, if any."""
+    global _last_snapshot_check
+    now = engine.now()
+    if (
+        not force
+        and _last_snapshot_check is not None
+        and _last_snapshot_check <= now < _last_snapshot_check + SNAPSHOT_CHECK_EVERY
+    ):
+        return None
+    try:
+        frozen = snapshots.freeze_previous_month(engine.uow(), now=now)
+        _last_snapshot_check = now
+    except EngineError as exc:
+        log.warning("month-end KPI snapshot failed: %s", exc)
+        return None
+    if frozen is None:
+        return None
+    log.info("KPI snapshot of %s frozen: %s figures", frozen.period, frozen.figures)
+    return frozen.period

@@ -125,3 +125,36 @@ def test_the_evaluation_page_shows_the_month_and_its_exports_match(app, engine, 
     assert next(csv.reader(io.StringIO(text)))[:3] == ["key", "label", "cases_raised"]
     bad = client.get("/evaluation?period=Nov")
     assert bad.status_code == 422
+
+
+def test_a_frozen_month_shows_its_snapshot_and_the_corrections_since(app, engine, clock):
+    from engine.services import scoring, snapshots
+
+    _red_cases(engine, clock, "M-10")
+    clock.advance(days=10)  # into December
+    admin = users.get_actor(engine.uow(), username="admin")
+    snapshots.freeze_month(engine.uow(), period="2026-11", actor=admin, now=engine.now())
+    client = signed_in(app, "supervisor")
+    page = client.get("/evaluation?period=2026-11&level=team").text
+    assert 'id="snapshot-note"' in page and 'id="score-corrections"' not in page
+    scoring.add_adjustment(
+        engine.uow(),
+        period="2026-11",
+        level="team",
+        subject_key="JC-DONG-1",
+        kind="bonus",
+        value=3,
+        reason="表彰",
+        actor=users.get_actor(engine.uow(), username="supervisor"),
+        now=engine.now(),
+    )
+    page = client.get("/evaluation?period=2026-11&level=team").text
+    corrections = re.search(r'id="score-corrections".*?</table>', page, re.S)
+    assert corrections is not None and 'data-key="JC-DONG-1" data-figure="bonus"' in corrections.group(0)
+    assert re.search(
+        r'data-figure="bonus">.*?<td class="num">0</td><td class="num">3</td><td class="num">3</td>', page, re.S
+    )
+    assert 'id="kpi-corrections"' not in page
+    # the export is the frozen month, as the page shows it
+    book = load_workbook(io.BytesIO(client.get("/evaluation/export.xlsx?period=2026-11").data))
+    assert book.sheetnames == ["person", "team", "unit"]

@@ -2014,6 +2014,33 @@ KPI_RATES = [
 ]
 
 
+def _frozen_parts() -> Json:
+    """`snapshot` and `corrections` of a KPI or score report (a frozen month)."""
+    return {
+        "snapshot": {
+            **obj(
+                {"period": text(), "frozen_at": timestamp("When the month was frozen."), "frozen_by": text()},
+                description="Null while the month is live; set once it was frozen (the rows are then the frozen "
+                "figures).",
+            ),
+            "type": ["object", "null"],
+        },
+        "corrections": array(
+            obj(
+                {
+                    "key": text("The person, team or unit."),
+                    "label": text(),
+                    "figure": text("A count, rate or score part (indicator scores as indicator:<rate>)."),
+                    "snapshot": nullable("number", description="The frozen value."),
+                    "live": nullable("number", description="The value computed now."),
+                    "difference": nullable("number", description="live − snapshot (null when either is null)."),
+                }
+            ),
+            "Figures that changed after the month was frozen (empty while live).",
+        ),
+    }
+
+
 def _kpi_paths() -> Json:
     period = {
         **query_param(
@@ -2056,12 +2083,65 @@ def _kpi_paths() -> Json:
                 "Supervisors and admins: counts and rates per person, team or unit for a period, in their units.",
                 {
                     200: ok(
-                        obj({"period": text(), "level": text(enum=KPI_LEVELS), "rows": array(row)}),
-                        "One row per person, team or unit.",
+                        obj(
+                            {
+                                "period": text(),
+                                "level": text(enum=KPI_LEVELS),
+                                "rows": array(row),
+                                **_frozen_parts(),
+                            }
+                        ),
+                        "One row per person, team or unit; a frozen month's snapshot with its corrections.",
                     )
                 },
                 errors=refusals,
                 parameters=[period, level],
+            ),
+        },
+        "/kpis/snapshots": {
+            "get": operation(
+                "list_kpi_snapshots",
+                "evaluation",
+                "Supervisors and admins: the frozen months, latest first.",
+                {
+                    200: ok(
+                        array(obj({"period": text(), "frozen_at": timestamp("When."), "frozen_by": text()})),
+                        "The frozen months.",
+                    )
+                },
+                errors={403: "Only supervisors and admins."},
+            ),
+            "post": operation(
+                "freeze_kpi_month",
+                "evaluation",
+                "Admins: freeze an ended month's counts, rates and scores (every level, the whole organisation). "
+                "The month-end job does this by itself; later changes then show as corrections.",
+                {
+                    201: ok(
+                        obj(
+                            {
+                                "period": text(),
+                                "frozen_at": timestamp("When."),
+                                "frozen_by": text(),
+                                "figures": integer("Figures frozen."),
+                            }
+                        ),
+                        "The snapshot.",
+                    )
+                },
+                errors={
+                    403: "Only admins.",
+                    409: "The month is frozen already.",
+                    422: "Not a month, or the month has not ended.",
+                },
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": obj({"period": text("A month, e.g. 2026-11.")}, required=["period"], closed=True)
+                        }
+                    },
+                },
             ),
         },
         "/kpis/export.xlsx": {
@@ -2220,8 +2300,15 @@ def _score_paths() -> Json:
                 "unit for a period, in their units, best first.",
                 {
                     200: ok(
-                        obj({"period": text(), "level": text(enum=KPI_LEVELS), "rows": array(ref("KpiScore"))}),
-                        "One row per person, team or unit.",
+                        obj(
+                            {
+                                "period": text(),
+                                "level": text(enum=KPI_LEVELS),
+                                "rows": array(ref("KpiScore")),
+                                **_frozen_parts(),
+                            }
+                        ),
+                        "One row per person, team or unit; a frozen month's snapshot with its corrections.",
                     )
                 },
                 errors={403: "Only supervisors and admins.", 422: "Unknown period or level."},

@@ -40,13 +40,15 @@ def _args() -> dict[str, Any]:
 def overview() -> str:
     args = _args()
     engine, actor = app_engine(), page_actor()
-    rows = evaluation.kpis(engine.uow(readonly=True), actor=actor, **args)
-    scored = scoring.scores(engine.uow(readonly=True), actor=actor, **args)
+    report = evaluation.kpi_report(engine.uow(readonly=True), actor=actor, **args)
+    scored = scoring.score_report(engine.uow(readonly=True), actor=actor, **args)
     return render_template(
         "evaluation/overview.html",
         args=args,
-        rows=rows,
-        scores=scored,
+        rows=report.rows,
+        frozen=report.frozen,
+        scores=scored.rows,
+        score_frozen=scored.frozen,
         levels=LEVELS,
         count_fields=COUNT_FIELDS,
         rate_fields=RATE_FIELDS,

@@ -30,7 +30,7 @@ from engine.persistence.models.core import (
     UserRole,
 )
 from engine.persistence.models.drafts import DefinitionDraft
-from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator
+from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator, KpiSnapshot, KpiSnapshotFigure
 
 __all__ = [
     "ApiToken",
@@ -47,6 +47,8 @@ __all__ = [
     "HumanTask",
     "KpiAdjustment",
     "KpiIndicator",
+    "KpiSnapshot",
+    "KpiSnapshotFigure",
     "LoginThrottle",
     "MessageWait",
     "NumberSequence",
