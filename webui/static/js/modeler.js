@@ -211,6 +211,12 @@
         status.appendChild(link);
         state.draft = null;
         state.dirty = false;
+        var first = r.json.published[0];
+        if (first) {  // a reload now opens the published version, not the draft that went away
+          state.key = first.key; state.version = first.version; state.fileName = null;
+          window.history.replaceState(null, "", box.dataset.modelerUrl + "?key=" + encodeURIComponent(first.key) +
+            "&version=" + first.version);
+        }
         box.dataset.published = names;
         comment.value = "";
       });

@@ -100,7 +100,6 @@ function TaskPropertyEntry(props) {
 
 export default function AuditLoopPropertiesProvider(propertiesPanel, config) {
   const labels = (config && config.labels) || {};
-  propertiesPanel.registerProvider(500, this);
   this.getGroups = function (element) {
     return function (groups) {
       if (!is(element, "bpmn:Task")) { return groups; }
@@ -118,5 +117,6 @@ export default function AuditLoopPropertiesProvider(propertiesPanel, config) {
       return groups;
     };
   };
+  propertiesPanel.registerProvider(500, this);  // after getGroups exists: the panel checks for it
 }
 AuditLoopPropertiesProvider.$inject = ["propertiesPanel", "config.auditloop"];
