@@ -12,7 +12,7 @@ from engine.domain.errors import ConflictError, InvalidStateError, PermissionDen
 from engine.domain.views import Actor
 from engine.services import instances, tasks, version_moves
 from tests.conftest import BOTH_DATABASES
-from tests.helpers import deploy_xml, task
+from tests.helpers import deploy_xml, linear_process, task
 
 pytestmark = BOTH_DATABASES
 OWNER = Actor("olga", frozenset({"process_owner"}))
@@ -305,3 +305,22 @@ def test_a_completion_while_the_move_runs_wins_and_the_move_gets_a_409(engine, a
     view = instances.get_instance(engine.uow(), instance_id=started.id, actor=admin)
     assert (view.version, [t.bpmn_id for t in view.tasks]) == (1, ["Task_b"])
     assert _history(engine, started.id, "version_moved") == []
+
+
+def test_a_removed_completed_step_a_failed_instance_and_another_version_are_named(engine, admin, clerk):
+    deploy_xml(engine, admin, steps_process("moving", ["Task_a", "Task_b"]))
+    past_a = _start(engine, clerk)
+    tasks.complete_task(engine.uow(), task_id=task(past_a, "Task_a").id, data={}, actor=clerk, now=engine.now())
+    deploy_xml(engine, admin, linear_process("moving", script="y = z + 1"))
+    failed = _start(engine, clerk)
+    assert failed.status == "error" and failed.version == 2
+    deploy_xml(engine, admin, steps_process("moving", ["Task_x", "Task_b"]))
+
+    report = {r.instance_id: r for r in _move(engine, admin, from_version=1, to_version=3, dry_run=True)}
+    assert [(r["code"], r["element_id"]) for r in report[past_a.id].reasons] == [("done_step_missing", "Task_a")]
+    on_two = _move(engine, admin, from_version=2, to_version=3, dry_run=True)
+    assert [(r.instance_id, r.reasons[0]["message"]) for r in on_two] == [
+        (failed.id, "the instance is error; retry or cancel it first")
+    ]
+    other = _move(engine, admin, from_version=1, to_version=3, dry_run=True, instance_ids=[failed.id])
+    assert other[0].reasons[0]["code"] == "other_version"
