@@ -17,6 +17,7 @@ from engine.bpmn.scripting import script_engine
 
 # Where a token can stand: a step waiting for people or events, or an activity (call, sub-process) under way.
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+NOT_REACHED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ def moved(workflow: BpmnWorkflow, target: serializer.SpecBundle, *, now: dt.date
     copy = serializer.load_state(_bundle_of(workflow), serializer.dump_state(workflow))
     copy.script_engine = script_engine()  # a step made ready again may run its pre-script
     timers = _timer_values(copy)
+    # migrate_workflow tests `last_task in workflow.tasks` (a dict keyed by id), so it always forgets the last task,
+    # and with it the instance's current data; it is put back below.
+    last = {sp_id: sub.last_task.id for sp_id, sub in copy.subprocesses.items() if sub.last_task is not None}
+    top_last = copy.last_task.id if copy.last_task is not None else None
     with engine_time(now):
         top, subs = diff_workflow(serializer.registry(), copy, target.spec, target.subprocess_specs)
         for sp_id, diff in subs.items():
@@ -65,6 +70,12 @@ def moved(workflow: BpmnWorkflow, target: serializer.SpecBundle, *, now: dt.date
                 raise ValueError(f"called process {sub.spec.name} is not part of the target")
             migrate_workflow(diff, sub, target.subprocess_specs[sub.spec.name])
         migrate_workflow(top, copy, target.spec)
+        for workflow_ in [copy, *copy.subprocesses.values()]:
+            _predict_after_running_activities(workflow_)
+        copy.last_task = copy.tasks.get(top_last) if top_last else None
+        for sp_id, task_id in last.items():
+            sub = copy.subprocesses[sp_id]
+            sub.last_task = sub.tasks.get(task_id)
         copy.subprocess_specs = target.subprocess_specs
         _restore_timers(copy, timers)
     state = serializer.dump_state(copy)
@@ -88,6 +99,20 @@ def _removed(diff: WorkflowDiff, called: str | None) -> list[Obstacle]:
             found.append(Obstacle("done_step_missing", element, f"completed step {element}{where} does not exist"))
         # Predicted steps are dropped and predicted again from the target when the step before them is reset.
     return found
+
+
+def _predict_after_running_activities(workflow: Any) -> None:
+    """Predict again what follows a running call activity or sub-process, from the target's flow.
+
+    migrate_workflow re-predicts only below ready and waiting steps; without this an activity that is under way
+    would, when it ends, go on along the old version's path.
+    """
+    for task in list(workflow.get_tasks(state=TaskState.STARTED, skip_subprocesses=True)):
+        if not task.children or not all(c.has_state(NOT_REACHED) for c in task.children):
+            continue
+        for child in list(task.children):
+            workflow._remove_task(child.id)
+        task.task_spec._predict(task, mask=TaskState.STARTED | NOT_REACHED)
 
 
 def _bundle_of(workflow: BpmnWorkflow) -> serializer.SpecBundle:

@@ -144,6 +144,7 @@ def move_instance(
         assert instance is not None  # _plan found it
         moved = run.moved_to(version_bundle(target), now=now)
         instance.definition_version_id = target.id
+        repos.flush()  # the optimistic lock first: a change made since the read is a 409 before anything else
         history.record(
             repos,
             kind="version_moved",
@@ -156,7 +157,7 @@ def move_instance(
         moved.advance(now=now)  # a step the target version made ready runs now, as after any other change
         open_rows = save_run(repos, instance, moved, target, actor=actor.username, now=now)
         _follow_target(repos, instance, moved, target, open_rows)
-        return _report(instance, target.version, target, moved, "moved", ())
+        return _report(instance, source.version, target, moved, "moved", ())
 
 
 def _check(actor: Actor, *, from_version: int, to_version: int, status: str | None) -> None:

@@ -321,12 +321,7 @@ def _history_row(entry: HistoryView) -> dict[str, Any]:
         message = _("from version %(a)s to version %(b)s", a=data["from_version"], b=data["to_version"])
     elif entry.kind.startswith("task_") and entry.bpmn_id:
         message = step_name(message, entry.bpmn_id)
-    return {"entry": entry, "message": message, "what": _history_label(entry.kind)}
-
-
-def _history_label(kind: str) -> str:
-    known = {"version_moved": _("Moved to another version"), "task_reassigned": _("Task reassigned")}
-    return known.get(kind) or history_kind_label(kind)
+    return {"entry": entry, "message": message, "what": history_kind_label(entry.kind)}
 
 
 def move_reason_text(reason: dict[str, Any], to_version: int) -> str:
