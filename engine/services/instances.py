@@ -231,7 +231,7 @@ def deliver_message(
     correlation_key: str | None = None,
     payload: Any = None,
 ) -> list[str]:
-    """Deliver a BPMN message to the instances waiting for it (matched on business key when one is given)."""
+    """Deliver a BPMN message to the instances waiting for it that the caller may see (matched on business key)."""
     if not isinstance(name, str) or not name:
         raise ValidationError({"name": ["the message name is required"]})
     payload = clean_task_data({"payload": payload})["payload"]
@@ -241,6 +241,9 @@ def deliver_message(
             instance = repos.instance(instance_id, for_update=True)
             if instance is None or instance.status != "running":
                 continue
+            lanes = queries.instance_lanes(repos.session, instance.id)
+            if not may_see_instance(actor, unit_code=instance.unit_code, lanes=lanes, started_by=instance.started_by):
+                continue  # a caller reaches only the instances they may see (not every instance waiting anywhere)
             run, version = load_run(repos, instance)
             if run.deliver_message(name, payload, now=now):
                 history.record(
