@@ -62,43 +62,82 @@ def raise_case(
                     {"fields": {"target": ["white-listed (frozen) under this topic"]}},
                 )
         number = repos.next_number("JC", now.year)
-        case = m.Case(
+        case, instance = open_case(
+            repos,
             case_no=f"JC-{now.year}-{number:06d}",
-            topic_id=topic.id if topic else None,
-            topic_code=topic_code,
-            kind=kind,
+            topic=topic,
             target=target,
             anomaly=anomaly.strip(),
-            source=source,
             risk_level=risk_level,
             unit_code=unit_code,
-            status="raised",
+            kind=kind,
+            source=source,
             created_by=actor.username,
-            created_at=now,
-            updated_at=now,
-        )
-        repos.add(case)
-        repos.flush()
-        data = {
-            "case_id": case.id,
-            "case_no": case.case_no,
-            "topic_code": topic_code or "",
-            "target": target,
-            "anomaly": case.anomaly,
-            "risk_level": risk_level,
-            "unit": unit_code,
-            "raised_by": actor.username,
-        }
-        instance = start_in_transaction(
-            repos,
-            process_key=CASE_PROCESS,
-            data=data,
-            business_key=case.case_no,
-            actor=actor.username,
             now=now,
-            before_save=lambda instance_id: setattr(case, "instance_id", instance_id),
         )
         return _case_view(repos, case, with_instance=False, instance=instance)
+
+
+def open_case(
+    repos: Repositories,
+    *,
+    case_no: str,
+    topic: m.Topic | None,
+    target: str,
+    anomaly: str,
+    risk_level: int,
+    unit_code: str,
+    kind: str,
+    source: str,
+    created_by: str,
+    now: dt.datetime,
+    handler: str | None = None,
+    is_dispatched: bool = False,
+) -> tuple[m.Case, InstanceView]:
+    """Insert a checked case and start its audit_case process in the caller's transaction; a dispatched case
+    (unit and, if any, handler already decided) starts straight at handling."""
+    case = m.Case(
+        case_no=case_no,
+        topic_id=topic.id if topic else None,
+        topic_code=topic.code if topic else None,
+        kind=kind,
+        target=target,
+        anomaly=anomaly,
+        source=source,
+        risk_level=risk_level,
+        unit_code=unit_code,
+        handler=handler,
+        status="raised",
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    repos.add(case)
+    repos.flush()
+    data: dict[str, object] = {
+        "case_id": case.id,
+        "case_no": case.case_no,
+        "topic_code": case.topic_code or "",
+        "target": target,
+        "anomaly": anomaly,
+        "risk_level": risk_level,
+        "unit": unit_code,
+        "raised_by": created_by,
+    }
+    if is_dispatched:
+        data["is_dispatched"] = True
+        if handler:
+            data["handler"] = handler
+    instance = start_in_transaction(
+        repos,
+        process_key=CASE_PROCESS,
+        data=data,
+        business_key=case.case_no,
+        actor=created_by,
+        now=now,
+        before_save=lambda instance_id: setattr(case, "instance_id", instance_id),
+    )
+    return case, instance
 
 
 def _active_topic(repos: Repositories, code: str) -> m.Topic:

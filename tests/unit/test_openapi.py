@@ -237,6 +237,8 @@ def test_mirrored_engine_constants_are_equal() -> None:
         ("SetCalendarOverride", schemas.OverrideSchema),
         ("PauseClock", schemas.PauseSchema),
         ("AddContract", schemas.ContractSchema),
+        ("SendAnomalies", schemas.AnomalyBatchSchema),
+        ("SetTopicIntake", schemas.TopicIntakeSchema),
     ],
 )
 def test_request_bodies_match_their_marshmallow_schemas(component: str, schema: type[Schema]) -> None:

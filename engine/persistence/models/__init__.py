@@ -29,9 +29,14 @@ from engine.persistence.models.core import (
     User,
     UserRole,
 )
+from engine.persistence.models.intake import Anomaly, AnomalyBatch, AnomalyRejection, AnomalyStagedRow, TopicIntake
 from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator
 
 __all__ = [
+    "Anomaly",
+    "AnomalyBatch",
+    "AnomalyRejection",
+    "AnomalyStagedRow",
     "ApiToken",
     "ArchiveObligation",
     "CalendarOverride",
@@ -55,6 +60,7 @@ __all__ = [
     "TimeLimitRule",
     "Timer",
     "Topic",
+    "TopicIntake",
     "Unit",
     "User",
     "UserRole",
