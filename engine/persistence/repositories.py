@@ -421,12 +421,12 @@ class Repositories:
 
     def claim_anomaly_batches(self, *, now: dt.datetime, owner: str, lease_s: float, limit: int) -> list[int]:
         """Lease unfinished batches that are free, ran out of lease (a stopped worker's) or are the owner's own."""
-        batch = m.AnomalyBatch
+        b = m.AnomalyBatch
         query = (
-            select(batch)
-            .where(batch.status.in_(("pending", "processing")))
-            .where(batch.lease_until.is_(None) | (batch.lease_until < now) | (batch.lease_owner == owner))
-            .order_by(m.AnomalyBatch.submitted_at)
+            select(b)
+            .where(b.status.in_(("pending", "processing")))
+            .where(b.lease_until.is_(None) | (b.lease_until < now) | (b.lease_owner == owner))
+            .order_by(b.submitted_at)
             .limit(limit)
         )
         if self.session.get_bind().dialect.name == "postgresql":
@@ -434,7 +434,7 @@ class Repositories:
         batches = list(self.session.scalars(query))
         for batch in batches:
             batch.lease_owner, batch.lease_until = owner, now + dt.timedelta(seconds=lease_s)
-        return [b.id for b in batches]
+        return [batch.id for batch in batches]
 
     def known_external_ids(self, topic_code: str, external_ids: list[str]) -> set[str]:
         return set(
