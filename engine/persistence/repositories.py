@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.persistence import models as m
+from engine.persistence.base import Base
 
 
 class Repositories:
@@ -403,7 +404,7 @@ class Repositories:
     def stage_rows(self, batch_id: int, items_json: list[str]) -> None:
         """Store a batch's rows as sent, numbered from 1 (executemany: one statement, batched by the driver)."""
         self.session.execute(
-            insert(m.AnomalyStagedRow),
+            insert(Base.metadata.tables["anomaly_staged_rows"]),
             [{"batch_id": batch_id, "row_no": n, "item_json": j} for n, j in enumerate(items_json, start=1)],
         )
 
@@ -492,12 +493,16 @@ class Repositories:
         return {str(name): int(count) for name, count in rows}
 
     def add_anomalies(self, rows: list[dict[str, object]]) -> None:
-        if rows:
-            self.session.execute(insert(m.Anomaly), rows)
+        if rows:  # a Core executemany: no ORM bookkeeping for rows nobody loads in this transaction
+            self.session.execute(insert(Base.metadata.tables["anomalies"]), rows)
 
     def add_rejections(self, rows: list[dict[str, object]]) -> None:
         if rows:
-            self.session.execute(insert(m.AnomalyRejection), rows)
+            self.session.execute(insert(Base.metadata.tables["anomaly_rejections"]), rows)
+
+    def case_instances(self, case_ids: list[int]) -> dict[int, str | None]:
+        rows = self.session.execute(select(m.Case.id, m.Case.instance_id).where(m.Case.id.in_(case_ids))).tuples()
+        return {case_id: instance_id for case_id, instance_id in rows}
 
     def reserve_numbers(self, series: str, year: int, count: int) -> int:
         """Reserve `count` consecutive numbers of a series; returns the first (one row lock for them all)."""

@@ -427,16 +427,14 @@ def _warn(repos: Repositories, batch: m.AnomalyBatch, warnings: list[tuple[rules
 
 def _note_merges(repos: Repositories, batch: m.AnomalyBatch, merged: dict[int, list[str]], now: dt.datetime) -> None:
     """One history event per case and chunk naming the occurrences attached to it."""
+    instances = repos.case_instances(sorted(merged)) if merged else {}
     for case_id, external_ids in merged.items():
-        case = repos.case(case_id)
-        if case is None:
-            continue
         history.record(
             repos,
             kind="anomalies_merged",
             at=now,
             actor=batch.submitted_by,
-            instance_id=case.instance_id,
+            instance_id=instances.get(case_id),
             message=f"{len(external_ids)} further occurrence(s) from batch {batch.id}",
             data={"batch": batch.id, "external_ids": external_ids[:100], "count": len(external_ids)},
         )
