@@ -329,3 +329,58 @@ class DiagramView:
     status: str
     elements: tuple[ElementView, ...]
     called: tuple[CalledProcessView, ...]
+
+
+@dataclass(frozen=True)
+class RejectionView:
+    """A refused row of an anomaly batch: row number (from 1), external id if any, field -> reasons."""
+
+    row_no: int
+    external_id: str | None
+    problems: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class AnomalyBatchView:
+    """An anomaly batch, where its processing stands, and its report (counts; refused rows when asked)."""
+
+    id: int
+    topic_code: str
+    source: str
+    status: str
+    submitted_by: str
+    submitted_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    received: int
+    processed: int
+    rejected: int
+    unchanged: int
+    recorded: int
+    warned: int
+    skipped: int
+    merged: int
+    raised: int
+    error: str | None = None
+    rejections: tuple[RejectionView, ...] = ()
+
+
+@dataclass(frozen=True)
+class TopicIntakeView:
+    """How a topic takes in anomalies; the SQL source's URL is never shown, only whether there is one."""
+
+    topic_code: str
+    warn_at: float | None
+    raise_at: float | None
+    risk_level: int
+    unit_map: dict[str, str]
+    assign_handler: bool
+    start_at_handle: bool
+    has_sql_source: bool
+    sql_query: str
+    check_every_hours: float
+    next_check_at: dt.datetime | None
+    last_check_at: dt.datetime | None
+    last_check_error: str | None
+    updated_by: str | None
+    updated_at: dt.datetime | None

@@ -501,3 +501,26 @@ def admin_events(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(H_.at.desc(), H_.id.desc()).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+def anomaly_rejections(session: Session, batch_id: int, *, limit: int) -> list[m.AnomalyRejection]:
+    return list(
+        session.scalars(
+            select(m.AnomalyRejection)
+            .where(m.AnomalyRejection.batch_id == batch_id)
+            .order_by(m.AnomalyRejection.row_no)
+            .limit(limit)
+        )
+    )
+
+
+def anomaly_batches(
+    session: Session, *, topic_code: str | None, limit: int, offset: int
+) -> tuple[list[m.AnomalyBatch], int]:
+    """A page of batches, newest first, and how many there are."""
+    query = select(m.AnomalyBatch)
+    if topic_code is not None:
+        query = query.where(m.AnomalyBatch.topic_code == topic_code)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(m.AnomalyBatch.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total)

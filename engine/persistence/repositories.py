@@ -6,12 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.persistence import models as m
+from engine.persistence.base import Base
 
 
 class Repositories:
@@ -19,6 +20,7 @@ class Repositories:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._rules: dict[tuple[str, str], m.TimeLimitRule | None] = {}
 
     def add(self, row: object) -> None:
         self.session.add(row)
@@ -341,7 +343,9 @@ class Repositories:
     # -- deadlines and reminders ---------------------------------------------------------------------------
 
     def time_limit_rule(self, process_key: str, step: str) -> m.TimeLimitRule | None:
-        """The rule for this step, else the process-wide ("*") rule."""
+        """The rule for this step, else the process-wide ("*") rule (remembered for this transaction)."""
+        if (process_key, step) in self._rules:
+            return self._rules[(process_key, step)]
         rules = {
             r.step: r
             for r in self.session.scalars(
@@ -350,7 +354,8 @@ class Repositories:
                 )
             )
         }
-        return rules.get(step) or rules.get("*")
+        found = self._rules[(process_key, step)] = rules.get(step) or rules.get("*")
+        return found
 
     def time_limit_rules(self) -> list[m.TimeLimitRule]:
         return list(
@@ -460,6 +465,147 @@ class Repositories:
 
     def contracts_expiring_by(self, day: dt.date) -> list[m.Contract]:
         return list(self.session.scalars(select(m.Contract).where(m.Contract.expires_on <= day)))
+
+    # -- anomaly intake ------------------------------------------------------------------------------------
+
+    def topic_intake(self, topic_code: str) -> m.TopicIntake | None:
+        return self.session.get(m.TopicIntake, topic_code)
+
+    def anomaly_batch(self, batch_id: int, *, for_update: bool = False) -> m.AnomalyBatch | None:
+        query = select(m.AnomalyBatch).where(m.AnomalyBatch.id == batch_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def stage_rows(self, batch_id: int, items_json: list[str]) -> None:
+        """Store a batch's rows as sent, numbered from 1 (executemany: one statement, batched by the driver)."""
+        self.session.execute(
+            insert(Base.metadata.tables["anomaly_staged_rows"]),
+            [{"batch_id": batch_id, "row_no": n, "item_json": j} for n, j in enumerate(items_json, start=1)],
+        )
+
+    def staged_rows(self, batch_id: int, first_row: int, limit: int) -> list[tuple[int, str]]:
+        query = (
+            select(m.AnomalyStagedRow.row_no, m.AnomalyStagedRow.item_json)
+            .where(m.AnomalyStagedRow.batch_id == batch_id, m.AnomalyStagedRow.row_no >= first_row)
+            .order_by(m.AnomalyStagedRow.row_no)
+            .limit(limit)
+        )
+        return [(n, j) for n, j in self.session.execute(query).tuples()]
+
+    def drop_staged_rows(self, batch_id: int, before_row: int) -> None:
+        self.session.execute(
+            delete(m.AnomalyStagedRow).where(
+                m.AnomalyStagedRow.batch_id == batch_id, m.AnomalyStagedRow.row_no < before_row
+            )
+        )
+
+    def claim_anomaly_batches(self, *, now: dt.datetime, owner: str, lease_s: float, limit: int) -> list[int]:
+        """Lease unfinished batches that are free, ran out of lease (a stopped worker's) or are the owner's own."""
+        b = m.AnomalyBatch
+        query = (
+            select(b)
+            .where(b.status.in_(("pending", "processing")))
+            .where(b.lease_until.is_(None) | (b.lease_until < now) | (b.lease_owner == owner))
+            .order_by(b.submitted_at)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        batches = list(self.session.scalars(query))
+        for batch in batches:
+            batch.lease_owner, batch.lease_until = owner, now + dt.timedelta(seconds=lease_s)
+        return [batch.id for batch in batches]
+
+    def known_external_ids(self, topic_code: str, external_ids: list[str]) -> set[str]:
+        return set(
+            self.session.scalars(
+                select(m.Anomaly.external_id).where(
+                    m.Anomaly.topic_code == topic_code, m.Anomaly.external_id.in_(external_ids)
+                )
+            )
+        )
+
+    def frozen_targets(self, topic_code: str, targets: list[str], now: dt.datetime) -> dict[str, dt.datetime]:
+        """White-listed targets among `targets` and the end of their freeze."""
+        rows = self.session.execute(
+            select(m.WhitelistEntry.target, func.max(m.WhitelistEntry.frozen_until))
+            .where(
+                m.WhitelistEntry.topic_code == topic_code,
+                m.WhitelistEntry.target.in_(targets),
+                m.WhitelistEntry.frozen_until > now,
+            )
+            .group_by(m.WhitelistEntry.target)
+        ).tuples()
+        return {target: until for target, until in rows}
+
+    def open_cases_by_target(self, topic_code: str, targets: list[str], closed: tuple[str, ...]) -> dict[str, int]:
+        """The oldest open case per target under a topic."""
+        rows = self.session.execute(
+            select(m.Case.target, func.min(m.Case.id))
+            .where(m.Case.topic_code == topic_code, m.Case.target.in_(targets), m.Case.status.not_in(closed))
+            .group_by(m.Case.target)
+        ).tuples()
+        return {target: case_id for target, case_id in rows}
+
+    def handlers_of_units(self, unit_codes: list[str]) -> dict[str, list[str]]:
+        rows = self.session.execute(
+            select(m.User.unit_code, m.User.username)
+            .join(m.UserRole)
+            .where(m.UserRole.role == "handler", m.User.is_active.is_(True), m.User.unit_code.in_(unit_codes))
+            .order_by(m.User.username)
+        ).tuples()
+        found: dict[str, list[str]] = {}
+        for unit, username in rows:
+            found.setdefault(str(unit), []).append(username)
+        return found
+
+    def open_task_counts(self, usernames: list[str]) -> dict[str, int]:
+        rows = self.session.execute(
+            select(m.HumanTask.assignee, func.count())
+            .where(m.HumanTask.state == "open", m.HumanTask.assignee.in_(usernames))
+            .group_by(m.HumanTask.assignee)
+        ).tuples()
+        return {str(name): int(count) for name, count in rows}
+
+    def add_anomalies(self, rows: list[dict[str, object]]) -> None:
+        if rows:  # a Core executemany: no ORM bookkeeping for rows nobody loads in this transaction
+            self.session.execute(insert(Base.metadata.tables["anomalies"]), rows)
+
+    def add_rejections(self, rows: list[dict[str, object]]) -> None:
+        if rows:
+            self.session.execute(insert(Base.metadata.tables["anomaly_rejections"]), rows)
+
+    def case_instances(self, case_ids: list[int]) -> dict[int, str | None]:
+        rows = self.session.execute(select(m.Case.id, m.Case.instance_id).where(m.Case.id.in_(case_ids))).tuples()
+        return {case_id: instance_id for case_id, instance_id in rows}
+
+    def reserve_numbers(self, series: str, year: int, count: int) -> int:
+        """Reserve `count` consecutive numbers of a series; returns the first (one row lock for them all)."""
+        row = self.session.scalar(
+            select(m.NumberSequence)
+            .where(m.NumberSequence.series == series, m.NumberSequence.year == year)
+            .with_for_update()
+        )
+        if row is None:
+            row = m.NumberSequence(series=series, year=year, last=0)
+            self.session.add(row)
+        first = row.last + 1
+        row.last += count
+        self.session.flush()
+        return first
+
+    def unit_codes(self) -> set[str]:
+        return set(self.session.scalars(select(m.Unit.code)))
+
+    def due_sql_checks(self, now: dt.datetime) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(m.TopicIntake.topic_code)
+                .where(m.TopicIntake.sql_url_secret.is_not(None), m.TopicIntake.next_check_at <= now)
+                .order_by(m.TopicIntake.next_check_at)
+            )
+        )
 
     # -- history -------------------------------------------------------------------------------------------
 

@@ -246,6 +246,8 @@ def test_mirrored_engine_constants_are_equal() -> None:
         ("RenameUnit", schemas.UnitNameSchema),
         ("MoveUnit", schemas.UnitMoveSchema),
         ("NewToken", schemas.NewTokenSchema),
+        ("SendAnomalies", schemas.AnomalyBatchSchema),
+        ("SetTopicIntake", schemas.TopicIntakeSchema),
     ],
 )
 def test_request_bodies_match_their_marshmallow_schemas(component: str, schema: type[Schema]) -> None:

@@ -10,6 +10,7 @@ from webui.api import (  # noqa: E402,F401  - registers the routes on bp
     admin_views,
     board_views,
     deadline_views,
+    intake_views,
     kpi_views,
     loop_views,
     modeler_views,

@@ -37,6 +37,7 @@ REMINDER_CATEGORIES = [
     "pending_dossier_transfer",
     "contract_warning",
     "time_limit_warning",
+    "anomaly_warning",
 ]
 LIMIT_UNITS = ["minutes", "hours", "working_days", "working_hours"]
 SCORE_DIRECTIONS = ["higher", "lower"]
@@ -348,6 +349,8 @@ def _schemas() -> Json:
         **_move_schemas(),
         **_admin_schemas(),
         **_modeler_schemas(),
+        **_intake_schemas(),
+        "AnomalyBatchPage": _page("AnomalyBatch"),
     }
 
 
@@ -917,6 +920,7 @@ def _parameters() -> Json:
         "CaseId": path_param("case_id", "Case id.", integer(minimum=0)),
         "DocumentId": path_param("document_id", "Document id.", integer(minimum=0)),
         "ReminderId": path_param("reminder_id", "Reminder id.", integer(minimum=0)),
+        "BatchId": path_param("batch_id", "Anomaly batch id.", integer(minimum=0)),
     }
 
 
@@ -2795,6 +2799,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "board", "description": "Supervisors: time-state counts, their items, bulk actions."},
             {"name": "evaluation", "description": "Supervisors: KPIs per person, team and unit, and exports."},
             {"name": "admin", "description": "Admins: users, roles, API tokens and the audit log of admin changes."},
+            {"name": "intake", "description": "Anomaly batches under a topic and each topic's intake rules."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "paths": {
@@ -2816,6 +2821,7 @@ def openapi_document() -> dict[str, Any]:
             **_score_paths(),
             **_move_paths(),
             **_admin_paths(),
+            **_intake_paths(),
             **_meta_paths(),
         },
         "components": {
@@ -2830,5 +2836,212 @@ def openapi_document() -> dict[str, Any]:
             "schemas": _schemas(),
             "parameters": _parameters(),
             "responses": _error_responses(),
+        },
+    }
+
+
+# -- anomaly intake ------------------------------------------------------------------------------------------
+
+MAX_BATCH_ITEMS = 100_000
+INTAKE_SOURCES = ["api", "upload", "sql"]
+BATCH_STATUSES = ["pending", "processing", "done", "failed"]
+
+
+def _intake_schemas() -> Json:
+    """Anomaly items, batches with their reports, and a topic's intake settings."""
+    item = obj(
+        {
+            "external_id": text("The sending system's id of this anomaly; unique per topic (resending is a no-op)."),
+            "target": text("Customer, meter or business process number (at most 100 characters)."),
+            "unit": text("Code of the unit it belongs to (or a code of the topic's unit map)."),
+            "value": nullable("number", description="The measured value; required when the topic has thresholds."),
+            "observed_at": text("When it was found: ISO 8601 date or datetime; without offset it is Beijing time."),
+            "description": text("What is wrong (becomes the case's anomaly text)."),
+            "data": {"anyOf": [free_object(), {"type": "null"}], "description": "Any further values (≤ 4000 chars)."},
+        },
+        required=["external_id", "target", "unit", "observed_at", "description"],
+        description="One anomaly. Invalid items are refused row by row in the batch report, never the whole batch.",
+        closed=True,
+    )
+    rejection = obj(
+        {
+            "row_no": integer("Row number in the batch, from 1."),
+            "external_id": nullable("string", description="The row's external id, when it had one."),
+            "problems": {
+                "type": "object",
+                "description": "Field name (or `item`) to the reasons it was refused.",
+                "additionalProperties": array(text()),
+            },
+        },
+        description="A refused row of a batch.",
+    )
+    counts = {
+        "received": integer("Items in the batch."),
+        "processed": integer("Items worked so far."),
+        "rejected": integer("Items refused (see `rejections`)."),
+        "unchanged": integer("Items whose external id was already taken in (idempotent resend): nothing changed."),
+        "recorded": integer("Items below the warning threshold: recorded only."),
+        "warned": integer("Items at or above the warning threshold: recorded, the unit's head reminded."),
+        "skipped": integer("Items whose target is white-listed (frozen) under the topic."),
+        "merged": integer("Items attached to an open case of the same topic and target."),
+        "raised": integer("Cases created."),
+    }
+    batch = obj(
+        {
+            "id": integer("Batch id."),
+            "topic_code": text("The topic it was sent under."),
+            "source": text("How it came in.", enum=INTAKE_SOURCES),
+            "status": text("pending until a worker takes it, processing, then done (or failed).", enum=BATCH_STATUSES),
+            "submitted_by": text("Who sent it (`scheduler` for SQL checks)."),
+            "submitted_at": timestamp("When it was sent."),
+            "started_at": timestamp("When work on it began.", optional=True),
+            "finished_at": timestamp("When it was done.", optional=True),
+            **counts,
+            "error": nullable("string", description="Why it failed, when it did."),
+            "rejections": array(ref("AnomalyRejection"), "Refused rows by row number (GET of one batch only)."),
+            "url": text("Where to follow it."),
+        },
+        description="An anomaly batch and its report.",
+    )
+    settings = obj(
+        {
+            "topic_code": text(),
+            "warn_at": nullable("number", description="Value at or above which an item warns; null: not used."),
+            "raise_at": nullable(
+                "number",
+                description="Value at or above which an item raises a case; null: not used. "
+                "Without thresholds every item raises a case.",
+            ),
+            "risk_level": integer("Risk level of the cases raised (1 most serious … 4).", minimum=1, maximum=4),
+            "unit_map": {
+                "type": "object",
+                "description": "Item unit code to responsible unit code; codes not in it are used as they are.",
+                "additionalProperties": text(),
+            },
+            "assign_handler": boolean("With start_at_handle: the handler with least open work in the unit."),
+            "start_at_handle": boolean("Cases start straight at handling in their unit instead of at dispatch."),
+            "has_sql_source": boolean("Whether a SQL source is set (its URL is never shown)."),
+            "sql_query": text("The SELECT returning the item fields."),
+            "check_every_hours": number("How often the SQL check runs (default daily)."),
+            "next_check_at": timestamp("When the SQL check runs next.", optional=True),
+            "last_check_at": timestamp("When it last ran.", optional=True),
+            "last_check_error": nullable("string", description="Why the last check failed, if it did."),
+            "updated_by": nullable("string"),
+            "updated_at": timestamp("When the settings last changed.", optional=True),
+        },
+        description="How a topic takes in anomalies.",
+    )
+    send = obj(
+        {
+            "topic": text("Code of an active topic.", pattern=TOPIC_CODE),
+            "items": array(ref("AnomalyItem"), f"1 to {MAX_BATCH_ITEMS} items.") | {"maxItems": MAX_BATCH_ITEMS},
+        },
+        description="A batch of anomalies.",
+        closed=True,
+    )
+    put = obj(
+        {
+            "warn_at": nullable("number"),
+            "raise_at": nullable("number"),
+            "risk_level": integer(minimum=1, maximum=4, default=3),
+            "unit_map": {"type": "object", "additionalProperties": text()},
+            "assign_handler": boolean(default=False),
+            "start_at_handle": boolean(default=False),
+            "sql_url": nullable(
+                "string",
+                description="SQLAlchemy URL of a read-only source (postgresql or sqlite); stored encrypted and "
+                "never shown. Absent: kept; null: removed.",
+            ),
+            "sql_query": text("One SELECT (or WITH … SELECT) returning the item fields as columns."),
+            "check_every_hours": number(minimum=1, maximum=744, default=24),
+        },
+        required=[],
+        description="A topic's intake settings (replaces them all; absent fields take their defaults).",
+        closed=True,
+    )
+    return {
+        "AnomalyItem": item,
+        "AnomalyRejection": rejection,
+        "AnomalyBatch": batch,
+        "TopicIntake": settings,
+        "SendAnomalies": send,
+        "SetTopicIntake": put,
+    }
+
+
+def _intake_paths() -> Json:
+    senders = "Only auditors, dispatchers, supervisors and admins."
+    return {
+        "/anomalies": {
+            "post": operation(
+                "submit_anomalies",
+                "intake",
+                "Send a batch of anomalies under a topic. The batch is stored and answered with 202; up to 1,000 "
+                "items are worked before the answer (it holds the report), larger batches by the scheduler in "
+                "chunks of 1,000 (follow GET /anomaly-batches/{batch_id}). Every item goes through validation, "
+                "the white list, deduplication (external id per topic; open case per target), the topic's "
+                "thresholds and dispatch rule.",
+                {202: ok(ref("AnomalyBatch"), "The batch (done already when it was small).")},
+                errors={
+                    403: senders,
+                    413: f"More than {MAX_BATCH_ITEMS} items, or a body over 64 MB: split the batch.",
+                    422: "No topic, a topic that is not active, or `items` is not a non-empty list.",
+                },
+                body=json_body("SendAnomalies", "The topic and its items."),
+            ),
+        },
+        "/anomaly-batches": {
+            "get": operation(
+                "list_anomaly_batches",
+                "intake",
+                "Anomaly batches, newest first.",
+                {200: ok(ref("AnomalyBatchPage"), "The page (without refused rows).")},
+                errors={403: senders, 422: "Invalid query argument."},
+                parameters=[
+                    query_param("topic", "Only batches of this topic code.", text()),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+        },
+        "/anomaly-batches/{batch_id}": {
+            "get": operation(
+                "get_anomaly_batch",
+                "intake",
+                "One batch: status, counts and its refused rows with their reasons.",
+                {200: ok(ref("AnomalyBatch"), "The batch and its report.")},
+                errors={403: senders, 404: "No such batch.", 422: "Invalid query argument."},
+                parameters=[
+                    param_ref("BatchId"),
+                    query_param(
+                        "rejections_limit", "At most this many refused rows.", integer(minimum=0, default=1000)
+                    ),
+                ],
+            ),
+        },
+        "/topics/{code}/intake": {
+            "get": operation(
+                "get_topic_intake",
+                "intake",
+                "A topic's intake settings (defaults when none were set).",
+                {200: ok(ref("TopicIntake"), "The settings.")},
+                errors={403: "Only admins, auditors, dispatchers and supervisors.", 404: "No such topic."},
+                parameters=[param_ref("TopicCode")],
+            ),
+            "put": operation(
+                "set_topic_intake",
+                "intake",
+                "Admins and auditors: set a topic's thresholds, dispatch rule and SQL source (checked: one "
+                "SELECT; run read-only with a time limit on the topic's cadence).",
+                {200: ok(ref("TopicIntake"), "The settings.")},
+                errors={
+                    403: "Only admins and auditors.",
+                    404: "No such topic.",
+                    422: "Invalid settings, e.g. warn_at above raise_at, a unit map to no unit, a query that "
+                    "writes, or an unsupported source URL.",
+                },
+                parameters=[param_ref("TopicCode")],
+                body=json_body("SetTopicIntake", "The settings."),
+            ),
         },
     }

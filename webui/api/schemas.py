@@ -286,3 +286,30 @@ class UpdateDraftSchema(_Strict):
 
 class PublishDraftSchema(_Strict):
     comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class AnomalyBatchSchema(_Strict):
+    topic = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # Each item is checked row by row while the batch is worked, so one bad row never refuses the whole batch.
+    items = fields.Raw(required=True)
+
+
+class AnomalyBatchListArgs(PageArgs):
+    topic = fields.String(load_default=None)
+
+
+class AnomalyBatchArgs(Schema):
+    rejections_limit = fields.Integer(load_default=1000, validate=validate.Range(min=0, max=100_000))
+
+
+class TopicIntakeSchema(_Strict):
+    warn_at = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    raise_at = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    risk_level = fields.Integer(load_default=3, strict=True)
+    unit_map = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=64)), values=fields.String(),
+                           load_default=dict)  # fmt: skip
+    assign_handler = fields.Boolean(load_default=False)
+    start_at_handle = fields.Boolean(load_default=False)
+    sql_url = fields.String(allow_none=True, validate=validate.Length(max=2000))  # absent: kept as it is
+    sql_query = fields.String(load_default="", validate=validate.Length(max=10_000))
+    check_every_hours = fields.Float(load_default=24.0)

@@ -30,9 +30,14 @@ from engine.persistence.models.core import (
     UserRole,
 )
 from engine.persistence.models.drafts import DefinitionDraft
+from engine.persistence.models.intake import Anomaly, AnomalyBatch, AnomalyRejection, AnomalyStagedRow, TopicIntake
 from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator, KpiSnapshot, KpiSnapshotFigure
 
 __all__ = [
+    "Anomaly",
+    "AnomalyBatch",
+    "AnomalyRejection",
+    "AnomalyStagedRow",
     "ApiToken",
     "ArchiveObligation",
     "CalendarOverride",
@@ -59,6 +64,7 @@ __all__ = [
     "TimeLimitRule",
     "Timer",
     "Topic",
+    "TopicIntake",
     "Unit",
     "User",
     "UserRole",
