@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from webui.auth import bp as auth_bp
     from webui.errors import register_error_handlers
     from webui.inbox import bp as inbox_bp
+    from webui.intake import bp as intake_bp
     from webui.monitor import bp as monitor_bp
     from webui.tasks import bp as tasks_bp
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(intake_bp)
     app.register_blueprint(monitor_bp)
     app.register_blueprint(tasks_bp)
     register_error_handlers(app)

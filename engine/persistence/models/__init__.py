@@ -30,6 +30,7 @@ from engine.persistence.models.core import (
     UserRole,
 )
 from engine.persistence.models.intake import Anomaly, AnomalyBatch, AnomalyRejection, AnomalyStagedRow, TopicIntake
+from engine.persistence.models.intake_uploads import AnomalyUpload, UploadMapping
 from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "AnomalyBatch",
     "AnomalyRejection",
     "AnomalyStagedRow",
+    "AnomalyUpload",
     "ApiToken",
     "ArchiveObligation",
     "CalendarOverride",
@@ -62,6 +64,7 @@ __all__ = [
     "Topic",
     "TopicIntake",
     "Unit",
+    "UploadMapping",
     "User",
     "UserRole",
     "WhitelistEntry",
