@@ -19,6 +19,7 @@ class Repositories:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._rules: dict[tuple[str, str], m.TimeLimitRule | None] = {}
 
     def add(self, row: object) -> None:
         self.session.add(row)
@@ -291,7 +292,9 @@ class Repositories:
     # -- deadlines and reminders ---------------------------------------------------------------------------
 
     def time_limit_rule(self, process_key: str, step: str) -> m.TimeLimitRule | None:
-        """The rule for this step, else the process-wide ("*") rule."""
+        """The rule for this step, else the process-wide ("*") rule (remembered for this transaction)."""
+        if (process_key, step) in self._rules:
+            return self._rules[(process_key, step)]
         rules = {
             r.step: r
             for r in self.session.scalars(
@@ -300,7 +303,8 @@ class Repositories:
                 )
             )
         }
-        return rules.get(step) or rules.get("*")
+        found = self._rules[(process_key, step)] = rules.get(step) or rules.get("*")
+        return found
 
     def time_limit_rules(self) -> list[m.TimeLimitRule]:
         return list(

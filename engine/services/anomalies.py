@@ -29,7 +29,7 @@ from engine.persistence.secret_box import SecretBox
 from engine.persistence.sql_sources import fetch_rows
 from engine.persistence.unit_of_work import UnitOfWork
 from engine.services import history
-from engine.services.cases import RAISING_ROLES, open_case
+from engine.services.cases import RAISING_ROLES, NewCase, open_cases
 
 CLOSED_CASE_STATUSES = ("closed", "whitelisted", "cancelled")
 DEFAULT_LEASE_S = 120.0
@@ -374,7 +374,7 @@ def _raise_cases(
     handlers = repos.handlers_of_units(units) if setting.assign_handler and setting.start_at_handle else {}
     load = repos.open_task_counts(sorted({h for hs in handlers.values() for h in hs})) if handlers else {}
     first = repos.reserve_numbers("JC", now.year, len(items))
-    raised: dict[str, int] = {}
+    wanted: list[NewCase] = []
     for offset, item in enumerate(items):
         unit = setting.unit_map.get(item.unit, item.unit)
         handler = None
@@ -382,22 +382,21 @@ def _raise_cases(
             # Least open work first; ties go to the first by name so the rule is predictable.
             handler = min(handlers[unit], key=lambda h: (load.get(h, 0), h))
             load[handler] = load.get(handler, 0) + 1
-        case, _ = open_case(
-            repos,
-            case_no=f"JC-{now.year}-{first + offset:06d}",
-            topic=topic,
-            target=item.target,
-            anomaly=item.description,
-            risk_level=setting.risk_level,
-            unit_code=unit,
-            kind="online",
-            source=f"anomaly {item.external_id} (batch {batch.id}, {batch.source})"[:200],
-            created_by=batch.submitted_by,
-            now=now,
-            handler=handler,
-            is_dispatched=setting.start_at_handle,
+        wanted.append(
+            NewCase(
+                case_no=f"JC-{now.year}-{first + offset:06d}",
+                target=item.target,
+                anomaly=item.description,
+                risk_level=setting.risk_level,
+                unit_code=unit,
+                kind="online",
+                source=f"anomaly {item.external_id} (batch {batch.id}, {batch.source})"[:200],
+                handler=handler,
+                is_dispatched=setting.start_at_handle,
+            )
         )
-        raised[item.target] = case.id
+    opened = open_cases(repos, cases=wanted, topic=topic, created_by=batch.submitted_by, now=now)
+    raised = {case.target: case.id for case in opened}
     return raised
 
 

@@ -208,19 +208,16 @@ def test_a_crash_mid_batch_resumes_without_duplicates(engine, org, clock, monkey
     assert anomalies.claim_batches(engine.uow(), now=engine.now(), owner="w2", lease_s=60) == []
     done = anomalies.process_batch_chunk(engine.uow(), batch_id=view.id, owner="w1", now=engine.now(), chunk_size=10)
     assert (done.processed, done.raised) == (10, 10)
-    real_open_case = anomalies.open_case
-    calls = {"n": 0}
+    real_open_cases = anomalies.open_cases
 
-    def crash_on_the_fifth(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise RuntimeError("worker killed")
-        return real_open_case(*args, **kwargs)
+    def crash_after_opening(*args: Any, **kwargs: Any) -> Any:
+        real_open_cases(*args, **kwargs)  # the cases and instances are in the transaction...
+        raise RuntimeError("worker killed")  # ...which never commits
 
-    monkeypatch.setattr(anomalies, "open_case", crash_on_the_fifth)
+    monkeypatch.setattr(anomalies, "open_cases", crash_after_opening)
     with pytest.raises(RuntimeError):
         anomalies.process_batch_chunk(engine.uow(), batch_id=view.id, owner="w1", now=engine.now(), chunk_size=10)
-    monkeypatch.setattr(anomalies, "open_case", real_open_case)
+    monkeypatch.setattr(anomalies, "open_cases", real_open_cases)
     with pytest.raises(ConflictError):  # w1's lease still holds
         anomalies.process_batch_chunk(engine.uow(), batch_id=view.id, owner="w2", now=engine.now(), chunk_size=10)
     clock.advance(seconds=121)
