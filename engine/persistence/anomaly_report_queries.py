@@ -133,16 +133,20 @@ def active_topic_names(session: Session) -> list[tuple[str, str]]:
 
 
 def batch_cases(session: Session, batch_id: int, *, limit: int) -> list[tuple[int, str, str, str, str, str, int]]:
-    """(case id, case number, target, unit, status, outcome, occurrences) of the cases a batch raised or fed."""
+    """(case id, case number, target, unit, status, "raised" or "merged", items) of each case a batch raised or fed:
+    raised when the batch raised it (its later items merged into it), merged when it was open before."""
+    raised_here = func.max(case((A.outcome == "raised", 1), else_=0))
     query = (
-        select(C.id, C.case_no, C.target, C.unit_code, C.status, A.outcome, func.count())
+        select(C.id, C.case_no, C.target, C.unit_code, C.status, raised_here, func.count())
         .join(C, C.id == A.case_id)
         .where(A.batch_id == batch_id, A.case_id.is_not(None))
-        .group_by(C.id, C.case_no, C.target, C.unit_code, C.status, A.outcome)
-        .order_by(A.outcome.desc(), C.case_no)
+        .group_by(C.id, C.case_no, C.target, C.unit_code, C.status)
+        .order_by(raised_here.desc(), C.case_no)
         .limit(limit)
     )
-    return [(i, n, t, u, s, o, int(c)) for i, n, t, u, s, o, c in session.execute(query).tuples()]
+    return [
+        (i, n, t, u, s, "raised" if r else "merged", int(c)) for i, n, t, u, s, r, c in session.execute(query).tuples()
+    ]
 
 
 def case_anomalies(session: Session, case_id: int, *, limit: int) -> list[m.Anomaly]:
