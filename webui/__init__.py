@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from webui.inbox import bp as inbox_bp
     from webui.instances import bp as instances_bp
     from webui.modeler import bp as modeler_bp
+    from webui.intake import bp as intake_bp
     from webui.monitor import bp as monitor_bp
     from webui.tasks import bp as tasks_bp
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(inbox_bp)
     app.register_blueprint(instances_bp)
     app.register_blueprint(modeler_bp)
+    app.register_blueprint(intake_bp)
     app.register_blueprint(monitor_bp)
     app.register_blueprint(tasks_bp)
     register_error_handlers(app)

@@ -272,6 +272,18 @@ class Repositories:
     def active_topics(self, code: str) -> list[m.Topic]:
         return list(self.session.scalars(select(m.Topic).where(m.Topic.code == code, m.Topic.status == "active")))
 
+    # -- browser uploads of anomalies ----------------------------------------------------------------------
+
+    def anomaly_upload(self, upload_id: int) -> m.AnomalyUpload | None:
+        return self.session.get(m.AnomalyUpload, upload_id)
+
+    def upload_mapping(self, topic_code: str) -> m.UploadMapping | None:
+        return self.session.get(m.UploadMapping, topic_code)
+
+    def drop_uploads_before(self, moment: dt.datetime) -> None:
+        """Uploads older than `moment` (sent or not): their batches keep everything that counts."""
+        self.session.execute(delete(m.AnomalyUpload).where(m.AnomalyUpload.uploaded_at < moment))
+
     def rectification_round(self, case_id: int, round_no: int) -> m.RectificationRound | None:
         return self.session.scalar(
             select(m.RectificationRound).where(

@@ -351,6 +351,7 @@ def _schemas() -> Json:
         **_modeler_schemas(),
         **_intake_schemas(),
         "AnomalyBatchPage": _page("AnomalyBatch"),
+        **_anomaly_report_schemas(),
     }
 
 
@@ -2800,6 +2801,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "evaluation", "description": "Supervisors: KPIs per person, team and unit, and exports."},
             {"name": "admin", "description": "Admins: users, roles, API tokens and the audit log of admin changes."},
             {"name": "intake", "description": "Anomaly batches under a topic and each topic's intake rules."},
+            {"name": "reports", "description": "Daily, weekly and monthly anomaly reports (三报) and exports."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "paths": {
@@ -2822,6 +2824,7 @@ def openapi_document() -> dict[str, Any]:
             **_move_paths(),
             **_admin_paths(),
             **_intake_paths(),
+            **_anomaly_report_paths(),
             **_meta_paths(),
         },
         "components": {
@@ -3045,3 +3048,143 @@ def _intake_paths() -> Json:
             ),
         },
     }
+
+
+# -- anomaly reports (三报) ------------------------------------------------------------------------------------
+
+REPORT_PERIODS = ["day", "week", "month"]
+REPORT_GROUPINGS = ["topic", "unit", "topic_unit"]
+REPORT_MEASURES = ["found", "raised", "merged", "skipped", "recorded", "warned", "completed", "overdue"]
+
+
+def _anomaly_report_schemas() -> Json:
+    """A report's counts, rows per grouping and trend."""
+    counts = obj(
+        {
+            "found": integer("Anomalies taken in that were observed in the period (every outcome)."),
+            "raised": integer("Of those, anomalies that raised a case."),
+            "merged": integer("Of those, anomalies attached to an open case of the same target."),
+            "skipped": integer("Of those, anomalies whose target was white-listed."),
+            "recorded": integer("Of those, anomalies below the warning threshold (recorded only)."),
+            "warned": integer("Of those, anomalies at or above the warning threshold."),
+            "completed": integer("Cases of the topic closed (or white-listed) in the period."),
+            "overdue": integer("Cases of the topic with a step that fell due in the period and was not done in time."),
+        },
+        description="What happened in one period.",
+    )
+    trend_point = {"allOf": [ref("AnomalyReportCounts"), obj({"period": text("Period label.")})]}
+    row = {
+        "allOf": [
+            ref("AnomalyReportCounts"),
+            obj(
+                {
+                    "topic": nullable("string", description="Topic code (null in the by-unit grouping)."),
+                    "topic_name": nullable("string"),
+                    "unit": nullable("string", description="Unit code (null in the by-topic grouping)."),
+                    "unit_name": nullable("string"),
+                    "previous": {
+                        "anyOf": [ref("AnomalyReportCounts"), {"type": "null"}],
+                        "description": "The counts of the period before.",
+                    },
+                    "trend": array(trend_point, "The counts per period, oldest first; the last is the one asked."),
+                }
+            ),
+        ],
+        "description": "One line of a report; its own counts are those of the period asked.",
+    }
+    report = obj(
+        {
+            "period": text("day, week or month.", enum=REPORT_PERIODS),
+            "date": text("The day whose period is reported (local calendar), ISO 8601."),
+            "topic": nullable("string", description="The topic filter, if any."),
+            "unit": nullable("string", description="The unit filter (the unit and the units below it), if any."),
+            "periods": array(
+                obj(
+                    {
+                        "label": text("2026-11-20 (day), 2026-W47 (ISO week) or 2026-11 (month)."),
+                        "start": timestamp("Start (local midnight, as UTC)."),
+                        "end": timestamp("End, exclusive."),
+                    }
+                ),
+                "The periods of the trend, oldest first.",
+            ),
+            "measures": array(text(enum=REPORT_MEASURES), "The counts in each row, in order."),
+            "totals": ref("AnomalyReportCounts"),
+            "trend": array(trend_point, "The totals per period, oldest first."),
+            "rows": obj(
+                {grouping: array(ref("AnomalyReportRow")) for grouping in REPORT_GROUPINGS},
+                description="Rows by topic (every active topic), by unit and by topic and unit.",
+            ),
+        },
+        description="A daily, weekly or monthly anomaly report (三报) within the caller's units.",
+    )
+    return {"AnomalyReportCounts": counts, "AnomalyReportRow": row, "AnomalyReport": report}
+
+
+def _anomaly_report_paths() -> Json:
+    refusals: dict[int, str | None] = {
+        403: "Only auditors, supervisors and admins; a unit outside the caller's units.",
+        422: "Unknown period, grouping, topic or unit, a malformed date, or a trend outside 1–24.",
+    }
+    parameters = [
+        query_param("period", "day, week or month (required).", text(enum=REPORT_PERIODS)),
+        query_param("date", "A day of the period (YYYY-MM-DD, local); default today.", text(format="date")),
+        query_param("topic", "Only this topic code.", text()),
+        query_param("unit", "Only this unit and the units below it.", text()),
+        query_param("trend", "How many periods, the asked one included.", integer(minimum=1, maximum=24, default=7)),
+    ]
+
+    def download(content_type: str, what: str) -> Json:
+        return {
+            "description": what,
+            "headers": {
+                "Content-Disposition": {
+                    "description": '`attachment; filename="anomalies-<period>-<date>….<ext>"`.',
+                    "schema": {"type": "string"},
+                },
+            },
+            "content": {content_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
+
+    return {
+        "/anomaly-reports": {
+            "get": operation(
+                "get_anomaly_report",
+                "reports",
+                "Daily, weekly or monthly anomaly report: found, raised, merged, skipped, recorded, warned, "
+                "completed and overdue per topic, per unit and per topic and unit, with the periods before.",
+                {200: ok(ref("AnomalyReport"), "The report.")},
+                errors=refusals,
+                parameters=parameters,
+            ),
+        },
+        "/anomaly-reports/export.xlsx": {
+            "get": operation(
+                "export_anomaly_report_xlsx",
+                "reports",
+                "The report as an Excel workbook: a sheet of parameters, one sheet per grouping (the period "
+                "asked) and the trend of the totals; text that starts like a formula is prefixed with '.",
+                {200: download(XLSX_TYPE, "The workbook.")},
+                errors=refusals,
+                parameters=parameters,
+            ),
+        },
+        "/anomaly-reports/export.csv": {
+            "get": operation(
+                "export_anomaly_report_csv",
+                "reports",
+                "One grouping of the report (or the trend) as CSV, UTF-8 with BOM, neutralised like the workbook.",
+                {200: download("text/csv", "The CSV file.")},
+                errors=refusals,
+                parameters=[
+                    *parameters,
+                    query_param(
+                        "grouping", "Which table.", text(enum=[*REPORT_GROUPINGS, "trend"], default="topic_unit")
+                    ),
+                ],
+            ),
+        },
+    }
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -31,6 +31,7 @@ from engine.persistence.models.core import (
 )
 from engine.persistence.models.drafts import DefinitionDraft
 from engine.persistence.models.intake import Anomaly, AnomalyBatch, AnomalyRejection, AnomalyStagedRow, TopicIntake
+from engine.persistence.models.intake_uploads import AnomalyUpload, UploadMapping
 from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator, KpiSnapshot, KpiSnapshotFigure
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "AnomalyBatch",
     "AnomalyRejection",
     "AnomalyStagedRow",
+    "AnomalyUpload",
     "ApiToken",
     "ArchiveObligation",
     "CalendarOverride",
@@ -66,6 +68,7 @@ __all__ = [
     "Topic",
     "TopicIntake",
     "Unit",
+    "UploadMapping",
     "User",
     "UserRole",
     "WhitelistEntry",
