@@ -38,8 +38,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from webui.evaluation import bp as evaluation_bp
     from webui.inbox import bp as inbox_bp
     from webui.instances import bp as instances_bp
-    from webui.modeler import bp as modeler_bp
     from webui.intake import bp as intake_bp
+    from webui.modeler import bp as modeler_bp
     from webui.monitor import bp as monitor_bp
     from webui.tasks import bp as tasks_bp
 
