@@ -158,10 +158,10 @@ def open_cases(
             "unit": case.unit_code,
             "raised_by": created_by,
         }
-        if new.is_dispatched:
-            data["is_dispatched"] = True
-            if new.handler:
-                data["handler"] = new.handler
+        # The case process routes on it: straight to handling when intake dispatched by rule, else to dispatch.
+        data["is_dispatched"] = bool(new.is_dispatched)
+        if new.is_dispatched and new.handler:
+            data["handler"] = new.handler
         starts.append((case, data))
     start_cases_in_transaction(repos, version, cases=starts, actor=created_by, now=now)
     return rows
