@@ -66,11 +66,9 @@ def add_user(
     """
     if actor is not None and not actor.is_admin:
         raise PermissionDeniedError("only admins may create users")
-    problems = _user_problems(roles=roles, email=email, display_name=display_name)
-    if not _NAME.match(username or ""):
-        problems["username"] = ["use 1–80 letters, digits, _ . @ or -"]
-    if password is not None:
-        problems.update(_password_problems(password))
+    problems = new_user_problems(
+        username=username, roles=roles, email=email, display_name=display_name, password=password
+    )
     if problems:
         raise ValidationError(problems)
     with uow as repos:
@@ -93,6 +91,18 @@ def add_user(
         after = _snapshot(user, roles)
         _record(repos, "admin.user.created", actor, now, f"user:{username}", username, None, after)
         return _user_view(user, roles)
+
+
+def new_user_problems(
+    *, username: str, roles: list[str], email: str | None, display_name: str, password: str | None
+) -> dict[str, list[str]]:
+    """What is wrong with a new user's fields, each field with its messages (the database is not asked)."""
+    problems = _user_problems(roles=roles, email=email, display_name=display_name)
+    if not _NAME.match(username or ""):
+        problems["username"] = ["use 1–80 letters, digits, _ . @ or -"]
+    if password is not None:
+        problems.update(_password_problems(password))
+    return problems
 
 
 def _user_problems(*, roles: list[str], email: str | None, display_name: str) -> dict[str, list[str]]:

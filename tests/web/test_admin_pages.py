@@ -50,6 +50,10 @@ def test_admin_creates_a_user_with_field_messages_first(app, engine):
     assert bad.status_code == 422
     for field in ("username", "role", "email", "password"):
         assert f'id="field-{field}-error-1"' in bad.text, field
+    mismatch = _post(admin, "/admin/users", {"username": "b b", "password": "long-enough-1", "password_again": "x"})
+    assert mismatch.status_code == 422  # every problem at once: the form's and the service's
+    for field in ("username", "role", "password_again"):
+        assert f'id="field-{field}-error-1"' in mismatch.text, field
     assert 'value="nope"' in bad.text  # what was typed stays
     assert users.list_users(engine.uow(), actor=SYSTEM, q="bad").total == 0
     made = _post(

@@ -165,7 +165,16 @@ def user_create() -> ResponseReturnValue:
         "other_roles": request.form.get("other_roles", ""),
     }
     password = request.form.get("password", "")
-    errors: Errors = {}
+    # Every field's problem at once: the service's checks, and the two that only the page has.
+    errors = admin_field_messages(
+        users.new_user_problems(
+            username=values["username"],
+            roles=roles,
+            email=_blank(values["email"]),
+            display_name=values["display_name"],
+            password=password or None,
+        )
+    )
     if not password:
         errors["password"] = [_("Give an initial password (at least 8 characters).")]
     if password != request.form.get("password_again", ""):
