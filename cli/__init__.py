@@ -1,4 +1,4 @@
-"""The `auditloop` command: serve, scheduler, db upgrade, deploy, demo, user add, token create."""
+"""The `auditloop` command: serve, scheduler, db upgrade, deploy, demo, user add, token create, kpi snapshot."""
 
 from __future__ import annotations
 
@@ -156,6 +156,7 @@ def user_add(name: str, roles: tuple[str, ...], unit: str | None, password_stdin
             password=password,
             display_name=display_name,
             now=engine.now(),
+            actor=CLI_ACTOR,
         )
     except EngineError as exc:
         raise click.ClickException(exc.message) from None
@@ -208,9 +209,31 @@ def token_create(name: str, label: str) -> None:
     engine = _engine()
     upgrade_database(engine)
     try:
-        click.echo(users.create_token(engine.uow(), username=name, now=engine.now(), name=label))
+        click.echo(users.create_token(engine.uow(), username=name, now=engine.now(), name=label, actor=CLI_ACTOR))
     except EngineError as exc:
         raise click.ClickException(exc.message) from None
+
+
+@main.group()
+def kpi() -> None:
+    """The evaluation's month-end snapshots."""
+
+
+@kpi.command("snapshot")
+@click.option("--period", default=None, help="The month to freeze, e.g. 2026-11 (default: last month).")
+def kpi_snapshot(period: str | None) -> None:
+    """Freeze an ended month's KPIs and scores (as the month-end job does); refuses a month frozen already."""
+    from engine.domain.kpi import previous_month
+    from engine.services import snapshots
+
+    engine = _engine()
+    upgrade_database(engine)
+    month = period or previous_month(engine.now())
+    try:
+        view = snapshots.freeze_month(engine.uow(), period=month, actor=CLI_ACTOR, now=engine.now())
+    except EngineError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"KPI snapshot of {view.period} frozen: {view.figures} figures")
 
 
 @main.command()

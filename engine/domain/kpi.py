@@ -167,3 +167,83 @@ def kpi_row(key: str, label: str, counts: KpiCounts) -> KpiRow:
         overdue_rate=rate(c.cases_overdue, c.cases_raised),
         cumulative_completion_rate=cumulative_completion_rate(c.open_at_start, c.open_at_end),
     )
+
+
+# -- month-end snapshots: frozen figures and the corrections found since --------------------------------------
+
+_MONTH_ONLY = _MONTH
+CORRECTION_TOLERANCE = 1e-9  # rates are fractions stored as floats; anything closer is the same number
+
+
+def is_month(period: str) -> bool:
+    """Whether `period` names a month (only months are frozen)."""
+    return bool(_MONTH_ONLY.match(period or ""))
+
+
+def previous_month(moment: dt.datetime) -> str:
+    """The month before the one `moment` falls in, in local (Asia/Shanghai) time, e.g. 2026-11."""
+    local = moment.astimezone(LOCAL)
+    year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def row_figures(row: KpiRow) -> dict[str, float | None]:
+    """Every count and rate of a row by name (what a snapshot stores)."""
+    return {
+        **{name: float(getattr(row.counts, name)) for name in COUNT_FIELDS},
+        **{name: getattr(row, name) for name in RATE_FIELDS},
+    }
+
+
+def frozen_row(key: str, label: str, figures: dict[str, float | None]) -> KpiRow:
+    """A row rebuilt from its frozen figures (counts back to integers, rates as frozen)."""
+    counts = KpiCounts(**{name: int(figures.get(name) or 0) for name in COUNT_FIELDS})
+    rates = {name: figures.get(name) for name in RATE_FIELDS}
+    return KpiRow(key=key, label=label, counts=counts, **rates)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A figure that changed after its month was frozen: the frozen value stays, this shows the change."""
+
+    key: str
+    label: str
+    figure: str
+    snapshot: float | None
+    live: float | None
+    difference: float | None  # live − snapshot, None when either is missing
+
+
+@dataclass(frozen=True)
+class FrozenState:
+    """When and by whom a month was frozen, and what changed since (in the caller's view)."""
+
+    period: str
+    frozen_at: dt.datetime
+    frozen_by: str
+    corrections: tuple[Correction, ...]
+
+
+def corrections(
+    frozen: dict[str, tuple[str, dict[str, float | None]]],
+    live: dict[str, tuple[str, dict[str, float | None]]],
+    figures: tuple[str, ...],
+    absent: dict[str, float | None] | None = None,
+) -> tuple[Correction, ...]:
+    """Per subject (key -> (label, figures)) and figure, where the live value differs from the frozen one; a
+    subject missing on one side has the `absent` figures there (e.g. counts 0, no rates)."""
+    absent = absent or {}
+    found = []
+    for key in sorted(set(frozen) | set(live)):
+        label = (frozen.get(key) or live.get(key) or (key, {}))[0]
+        then = frozen[key][1] if key in frozen else absent
+        now = live[key][1] if key in live else absent
+        for name in figures:
+            a, b = then.get(name), now.get(name)
+            if a is None and b is None:
+                continue
+            if a is not None and b is not None and abs(a - b) <= CORRECTION_TOLERANCE:
+                continue
+            diff = None if a is None or b is None else b - a
+            found.append(Correction(key, label, name, a, b, diff))
+    return tuple(found)

@@ -121,3 +121,45 @@ def kpi_adjustments(session: Session, *, period: str, level: str) -> list[m.KpiA
     """The adjustments of one period and level, oldest first."""
     query = select(m.KpiAdjustment).where(m.KpiAdjustment.period == period, m.KpiAdjustment.level == level)
     return list(session.scalars(query.order_by(m.KpiAdjustment.id)))
+
+
+def kpi_snapshot(session: Session, period: str) -> m.KpiSnapshot | None:
+    """The snapshot of a month, if it was frozen."""
+    return session.get(m.KpiSnapshot, period)
+
+
+def kpi_snapshots(session: Session) -> list[m.KpiSnapshot]:
+    """Every frozen month, latest first."""
+    return list(session.scalars(select(m.KpiSnapshot).order_by(m.KpiSnapshot.period.desc())))
+
+
+def snapshot_figures(session: Session, *, period: str, level: str) -> dict[str, tuple[str, dict[str, float | None]]]:
+    """The frozen figures of one month and level: subject key -> (label, figure -> value)."""
+    F = m.KpiSnapshotFigure
+    query = select(F.subject_key, F.label, F.figure, F.value).where(F.period == period, F.level == level)
+    found: dict[str, tuple[str, dict[str, float | None]]] = {}
+    for key, label, figure, value in session.execute(query).tuples():
+        found.setdefault(key, (label, {}))[1][figure] = value
+    return found
+
+
+def snapshot_series(
+    session: Session, *, level: str, periods: list[str], figures: list[str]
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Frozen figures of the given months: period -> subject key -> figure -> value (one indexed read)."""
+    F = m.KpiSnapshotFigure
+    query = select(F.period, F.subject_key, F.figure, F.value).where(
+        F.level == level, F.period.in_(periods), F.figure.in_(figures)
+    )
+    found: dict[str, dict[str, dict[str, float | None]]] = {}
+    for period, key, figure, value in session.execute(query).tuples():
+        found.setdefault(period, {}).setdefault(key, {})[figure] = value
+    return found
+
+
+def user_units(session: Session, usernames: list[str]) -> dict[str, str | None]:
+    """The unit of each given person."""
+    if not usernames:
+        return {}
+    query = select(m.User.username, m.User.unit_code).where(m.User.username.in_(sorted(usernames)))
+    return dict(session.execute(query).tuples().all())

@@ -331,24 +331,48 @@ def unmailed_reminders(session: Session) -> list[m.Reminder]:
     )
 
 
-def supervision_orders(session: Session, *, units: frozenset[str] | None, only_open: bool) -> list[m.SupervisionOrder]:
-    query = select(m.SupervisionOrder)
+def supervision_orders(
+    session: Session, *, units: frozenset[str] | None, only_open: bool
+) -> list[tuple[m.SupervisionOrder, str | None]]:
+    """Supervision orders in `units`, newest first, each with its case number."""
+    query = select(m.SupervisionOrder, m.Case.case_no).outerjoin(m.Case, m.Case.id == m.SupervisionOrder.case_id)
     if only_open:
         query = query.where(m.SupervisionOrder.is_open)
     if units is not None:
         query = query.where(m.SupervisionOrder.unit_code.in_(sorted(units)))
-    return list(session.scalars(query.order_by(m.SupervisionOrder.id.desc()).limit(500)))
+    rows = session.execute(query.order_by(m.SupervisionOrder.id.desc()).limit(500)).tuples()
+    return [(order, case_no) for order, case_no in rows]
 
 
-def _board_query(select_from: Select[Any], units: frozenset[str] | None) -> Select[Any]:
+def _board_query(
+    select_from: Select[Any],
+    units: frozenset[str] | None,
+    *,
+    topic: str | None = None,
+    risk_level: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Select[Any]:
+    """Open tasks in `units`, of cases under `topic` / at `risk_level`, begun in [since, until) where given."""
     query = select_from.where(H.state == "open")
     if units is not None:
         query = query.where(H.unit_code.in_(sorted(units)))
+    if topic is not None or risk_level is not None:
+        cases = select(m.Case.instance_id).where(m.Case.instance_id.is_not(None))
+        if topic is not None:
+            cases = cases.where(m.Case.topic_code == topic)
+        if risk_level is not None:
+            cases = cases.where(m.Case.risk_level == risk_level)
+        query = query.where(H.instance_id.in_(cases))
+    if since is not None:
+        query = query.where(H.created_at >= since)
+    if until is not None:
+        query = query.where(H.created_at < until)
     return query
 
 
 def board_counts(
-    session: Session, *, group_by: str, units: frozenset[str] | None
+    session: Session, *, group_by: str, units: frozenset[str] | None, **filters: Any
 ) -> dict[tuple[str, str], dict[str, int]]:
     """Open tasks per (group key, label) and time state, in one GROUP BY."""
     if group_by == "topic":
@@ -364,7 +388,7 @@ def board_counts(
         key = func.coalesce(column, "")
         label = func.min(H.name) if group_by == "step" else key
         base = select(key, label, H.time_state, func.count()).select_from(H)
-    query = _board_query(base, units).group_by(key, H.time_state)
+    query = _board_query(base, units, **filters).group_by(key, H.time_state)
     found: dict[tuple[str, str], dict[str, int]] = {}
     for group, name, state, count in session.execute(query).tuples():
         found.setdefault((str(group), str(name)), {})[str(state)] = int(count)
@@ -389,10 +413,9 @@ def board_items(
     time_state: str | None,
     limit: int,
     offset: int,
+    **filters: Any,
 ) -> tuple[list[m.HumanTask], int]:
-    query = _board_query(select(H), units)
-    if topic is not None:
-        query = query.where(H.instance_id.in_(select(m.Case.instance_id).where(m.Case.topic_code == topic)))
+    query = _board_query(select(H), units, topic=topic, **filters)
     if step is not None:
         query = query.where(H.bpmn_id == step)
     if person is not None:
@@ -414,3 +437,90 @@ def version_instance_counts(session: Session) -> dict[int, dict[str, int]]:
     for version_id, status, count in rows:
         counts.setdefault(version_id, {})[status] = count
     return counts
+
+
+def users_matching(
+    session: Session,
+    *,
+    q: str | None,
+    unit_code: str | None,
+    role: str | None,
+    is_active: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[m.User], int]:
+    """Users whose username, display name or email contains `q`, in a unit or role, by username."""
+    query = select(m.User)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                m.User.username.ilike(pattern, escape="\\"),
+                m.User.display_name.ilike(pattern, escape="\\"),
+                m.User.email.ilike(pattern, escape="\\"),
+            )
+        )
+    if unit_code:
+        query = query.where(m.User.unit_code == unit_code)
+    if role:
+        query = query.where(m.User.id.in_(select(m.UserRole.user_id).where(m.UserRole.role == role)))
+    if is_active is not None:
+        query = query.where(m.User.is_active.is_(is_active))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(m.User.username).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+ADMIN_KIND_PREFIX = "admin."
+
+
+def admin_events(
+    session: Session,
+    *,
+    actor: str | None,
+    kind: str | None,
+    subject: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[m.HistoryEvent], int]:
+    """Admin changes (kinds admin.*), newest first; `kind` may be a whole kind or a prefix like admin.user."""
+    H_ = m.HistoryEvent
+    query = select(H_).where(H_.kind.startswith(ADMIN_KIND_PREFIX, autoescape=True))
+    if actor:
+        query = query.where(H_.actor == actor)
+    if kind:
+        query = query.where(or_(H_.kind == kind, H_.kind.startswith(kind.rstrip(".") + ".", autoescape=True)))
+    if subject:
+        query = query.where(H_.subject == subject)
+    if since is not None:
+        query = query.where(H_.at >= since)
+    if until is not None:
+        query = query.where(H_.at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(H_.at.desc(), H_.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def anomaly_rejections(session: Session, batch_id: int, *, limit: int) -> list[m.AnomalyRejection]:
+    return list(
+        session.scalars(
+            select(m.AnomalyRejection)
+            .where(m.AnomalyRejection.batch_id == batch_id)
+            .order_by(m.AnomalyRejection.row_no)
+            .limit(limit)
+        )
+    )
+
+
+def anomaly_batches(
+    session: Session, *, topic_code: str | None, limit: int, offset: int
+) -> tuple[list[m.AnomalyBatch], int]:
+    """A page of batches, newest first, and how many there are."""
+    query = select(m.AnomalyBatch)
+    if topic_code is not None:
+        query = query.where(m.AnomalyBatch.topic_code == topic_code)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(m.AnomalyBatch.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total)

@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
+from typing import TypeVar
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from engine.domain import kpi
 from engine.domain.errors import PermissionDeniedError, ValidationError
-from engine.domain.kpi import COUNT_FIELDS, LEVELS, RATE_FIELDS, KpiCounts, KpiRow, Period
+from engine.domain.kpi import COUNT_FIELDS, LEVELS, RATE_FIELDS, FrozenState, KpiCounts, KpiRow, Period
 from engine.domain.views import Actor
 from engine.persistence import kpi_queries
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
 
+_T = TypeVar("_T")
+
 EVALUATION_ROLES = frozenset({"admin", "supervisor"})
 COLUMNS = ("key", "label", *COUNT_FIELDS, *RATE_FIELDS)
 PERCENT = "0.00%"
 NO_VALUE = "—"
+# Snapshots and corrections cover the whole organisation; each reader then sees the subjects of their units.
+WHOLE_ORGANISATION = Actor("kpi-snapshot", frozenset({"admin"}))
+KPI_FIGURES = (*COUNT_FIELDS, *RATE_FIELDS)
+ABSENT_ROW = {**{name: 0.0 for name in COUNT_FIELDS}, **{name: None for name in RATE_FIELDS}}
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    """The rows of one level and period: live, or for a frozen month its snapshot and the corrections since."""
+
+    period: str
+    level: str
+    rows: list[KpiRow]
+    frozen: FrozenState | None
 
 
 def kpis(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> list[KpiRow]:
@@ -28,9 +46,49 @@ def kpis(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> list[KpiR
         return kpi_rows(repos, actor, parsed, level)
 
 
+def kpi_report(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> KpiReport:
+    """The rows of `period` as shown and exported: a frozen month's snapshot (with the corrections found since,
+    never silently changed figures), otherwise the live rows."""
+    parsed = checked_period(actor, period, level)
+    with uow as repos:
+        return report_rows(repos, actor, parsed, level)
+
+
+def report_rows(repos: Repositories, actor: Actor, period: Period, level: str) -> KpiReport:
+    """kpi_report inside the caller's transaction."""
+    snapshot = kpi_queries.kpi_snapshot(repos.session, period.name) if kpi.is_month(period.name) else None
+    if snapshot is None:
+        return KpiReport(period.name, level, kpi_rows(repos, actor, period, level), None)
+    frozen = visible_subjects(
+        repos, actor, level, kpi_queries.snapshot_figures(repos.session, period=period.name, level=level)
+    )
+    live_rows = kpi_rows(repos, WHOLE_ORGANISATION, period, level)
+    live = visible_subjects(repos, actor, level, {r.key: (r.label, kpi.row_figures(r)) for r in live_rows})
+    rows = [kpi.frozen_row(key, label, figures) for key, (label, figures) in sorted(frozen.items())]
+    state = FrozenState(
+        period.name,
+        snapshot.frozen_at,
+        snapshot.frozen_by,
+        kpi.corrections(frozen, live, KPI_FIGURES, absent=ABSENT_ROW),
+    )
+    return KpiReport(period.name, level, rows, state)
+
+
+def visible_subjects(repos: Repositories, actor: Actor, level: str, subjects: dict[str, _T]) -> dict[str, _T]:
+    """The subjects of `level` the actor may read: stations/districts in their units, people of their units."""
+    scope = actor.units
+    if scope is None:
+        return subjects
+    if level == "person":
+        units = kpi_queries.user_units(repos.session, list(subjects))
+        return {key: value for key, value in subjects.items() if units.get(key) in scope}
+    return {key: value for key, value in subjects.items() if key in scope}
+
+
 def kpis_csv(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> str:
-    """The rows of one level as CSV: a header, exact numbers, rates as fractions, an empty field for no rate."""
-    rows = kpis(uow, actor=actor, period=period, level=level)
+    """The rows of one level as CSV: a header, exact numbers, rates as fractions, an empty field for no rate
+    (a frozen month's snapshot, as the page shows it)."""
+    rows = kpi_report(uow, actor=actor, period=period, level=level).rows
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -40,10 +98,11 @@ def kpis_csv(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> str:
 
 
 def kpis_xlsx(uow: UnitOfWork, *, actor: Actor, period: str) -> bytes:
-    """A workbook with one sheet per level (person, team, unit): a header, counts, rates as percentages."""
+    """A workbook with one sheet per level (person, team, unit): a header, counts, rates as percentages (a frozen
+    month's snapshot, as the page shows it)."""
     parsed = checked_period(actor, period, LEVELS[0])
     with uow as repos:
-        by_level = {level: kpi_rows(repos, actor, parsed, level) for level in LEVELS}
+        by_level = {level: report_rows(repos, actor, parsed, level).rows for level in LEVELS}
     book = Workbook()
     book.remove(book.active)
     for level, rows in by_level.items():

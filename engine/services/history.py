@@ -22,8 +22,9 @@ def record(
     bpmn_id: str | None = None,
     message: str = "",
     data: dict[str, Any] | None = None,
+    subject: str | None = None,
 ) -> None:
-    """Append one event."""
+    """Append one event (`subject` names what an admin change was about, e.g. "user:alice")."""
     repos.add(
         m.HistoryEvent(
             instance_id=instance_id,
@@ -34,6 +35,7 @@ def record(
             at=at,
             message=message,
             data_json=json.dumps(data, ensure_ascii=False, default=str) if data is not None else None,
+            subject=subject,
         )
     )
 
@@ -48,4 +50,5 @@ def history_view(row: m.HistoryEvent) -> HistoryView:
         bpmn_id=row.bpmn_id,
         message=row.message,
         data=json.loads(row.data_json) if row.data_json else None,
+        subject=row.subject,
     )

@@ -13,6 +13,7 @@ from engine.domain.reminders import CATEGORIES
 from engine.domain.views import Actor
 from engine.persistence import models as m
 from engine.persistence import queries
+from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
 from engine.services import history
 
@@ -59,57 +60,120 @@ class SupervisionOrderView:
     is_open: bool
     created_at: dt.datetime
     closed_at: dt.datetime | None
+    case_no: str | None = None
 
 
 def raise_supervision_order(
     uow: UnitOfWork, *, case_id: int, reason: str, actor: Actor, now: dt.datetime
 ) -> SupervisionOrderView:
     """Supervisors: a supervision order (督办单) on a case to the head of its unit, tracked until closed."""
-    if not actor.roles & URGING_ROLES:
-        raise PermissionDeniedError("only supervisors and admins raise supervision orders")
-    if not reason or not reason.strip():
-        raise ValidationError({"reason": ["say what must be done"]})
+    reason = _order_reason(actor, reason)
     with uow as repos:
         case = repos.case(case_id)
         if case is None or not may_see_unit(actor, case.unit_code):
             raise NotFoundError(f"no case {case_id}")
-        head = repos.unit_head(case.unit_code)
-        order = m.SupervisionOrder(
-            case_id=case.id,
-            round_no=repos.last_round_no(case.id) or None,
-            unit_code=case.unit_code,
-            addressed_to=head,
-            reason=reason.strip(),
-            is_open=True,
-            created_at=now,
+        return _order_view(_raise_order(repos, case, reason, actor, now), case.case_no)
+
+
+def raise_supervision_orders(
+    uow: UnitOfWork,
+    *,
+    reason: str,
+    actor: Actor,
+    now: dt.datetime,
+    task_ids: list[str] | None = None,
+    case_ids: list[int] | None = None,
+) -> list[dict[str, Any]]:
+    """Supervisors, in bulk: one order per case of the selected tasks (or cases), each item reported raised or
+    refused with why (not in your units, no case, case finished, an order already open)."""
+    reason = _order_reason(actor, reason)
+    if not task_ids and not case_ids:
+        raise ValidationError({"task_ids": ["give task ids or case ids to raise supervision orders on"]})
+    report: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = [{"task_id": t} for t in task_ids or []] + [{"case_id": c} for c in case_ids or []]
+    with uow as repos:
+        raised: dict[int, int] = {}
+        for item in items:
+            if "task_id" in item:
+                task = repos.human_task(item["task_id"])
+                if task is None or not may_see_unit(actor, task.unit_code):
+                    report.append({**item, "result": "refused", "reason": "no such task in your units"})
+                    continue
+                case = repos.case_by_instance(task.instance_id)
+                if case is None:
+                    report.append({**item, "result": "refused", "reason": "the task belongs to no audit case"})
+                    continue
+            else:
+                case = repos.case(item["case_id"])
+            if case is None or not may_see_unit(actor, case.unit_code):
+                report.append({**item, "result": "refused", "reason": "no such case in your units"})
+                continue
+            item = {**item, "case_id": case.id, "case_no": case.case_no}
+            if case.id in raised:
+                report.append({**item, "result": "refused", "reason": f"order {raised[case.id]} raised above"})
+                continue
+            if case.status in FINISHED_CASES:
+                report.append({**item, "result": "refused", "reason": f"the case is {case.status}"})
+                continue
+            already = repos.open_supervision_orders(case.id)
+            if already:
+                report.append({**item, "result": "refused", "reason": f"order {already[0].id} is still open"})
+                continue
+            order = _raise_order(repos, case, reason, actor, now)
+            raised[case.id] = order.id
+            report.append({**item, "result": "raised", "order_id": order.id, "addressed_to": order.addressed_to})
+    return report
+
+
+FINISHED_CASES = frozenset({"closed", "whitelisted", "cancelled"})
+
+
+def _order_reason(actor: Actor, reason: str) -> str:
+    if not actor.roles & URGING_ROLES:
+        raise PermissionDeniedError("only supervisors and admins raise supervision orders")
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": ["say what must be done"]})
+    return reason.strip()
+
+
+def _raise_order(repos: Repositories, case: m.Case, reason: str, actor: Actor, now: dt.datetime) -> m.SupervisionOrder:
+    head = repos.unit_head(case.unit_code)
+    order = m.SupervisionOrder(
+        case_id=case.id,
+        round_no=repos.last_round_no(case.id) or None,
+        unit_code=case.unit_code,
+        addressed_to=head,
+        reason=reason,
+        is_open=True,
+        created_at=now,
+    )
+    repos.add(order)
+    repos.flush()
+    if head:
+        repos.add_reminders(
+            [
+                {
+                    "category": "time_limit_warning",
+                    "recipient": head,
+                    "subject_type": "case",
+                    "subject_id": str(case.id),
+                    "dedupe_key": f"supervision:{order.id}",
+                    "title": f"督办单 Supervision order on {case.case_no}: {order.reason}",
+                    "body": "",
+                    "created_at": now,
+                }
+            ]
         )
-        repos.add(order)
-        repos.flush()
-        if head:
-            repos.add_reminders(
-                [
-                    {
-                        "category": "time_limit_warning",
-                        "recipient": head,
-                        "subject_type": "case",
-                        "subject_id": str(case.id),
-                        "dedupe_key": f"supervision:{order.id}",
-                        "title": f"督办单 Supervision order on {case.case_no}: {order.reason}",
-                        "body": "",
-                        "created_at": now,
-                    }
-                ]
-            )
-        history.record(
-            repos,
-            kind="supervision_raised",
-            at=now,
-            actor=actor.username,
-            instance_id=case.instance_id,
-            message=order.reason,
-            data={"order": order.id, "to": head},
-        )
-        return _order_view(order)
+    history.record(
+        repos,
+        kind="supervision_raised",
+        at=now,
+        actor=actor.username,
+        instance_id=case.instance_id,
+        message=order.reason,
+        data={"order": order.id, "to": head},
+    )
+    return order
 
 
 def close_supervision_order(uow: UnitOfWork, *, order_id: int, actor: Actor, now: dt.datetime) -> SupervisionOrderView:
@@ -131,12 +195,21 @@ def list_supervision_orders(uow: UnitOfWork, *, actor: Actor, only_open: bool = 
         rows = queries.supervision_orders(
             repos.session, units=None if actor.is_admin else actor.units, only_open=only_open
         )
-        return [_order_view(o) for o in rows]
+        return [_order_view(o, case_no) for o, case_no in rows]
 
 
-def _order_view(o: m.SupervisionOrder) -> SupervisionOrderView:
+def _order_view(o: m.SupervisionOrder, case_no: str | None = None) -> SupervisionOrderView:
     return SupervisionOrderView(
-        o.id, o.case_id, o.round_no, o.unit_code, o.addressed_to, o.reason, o.is_open, o.created_at, o.closed_at
+        o.id,
+        o.case_id,
+        o.round_no,
+        o.unit_code,
+        o.addressed_to,
+        o.reason,
+        o.is_open,
+        o.created_at,
+        o.closed_at,
+        case_no,
     )
 
 
@@ -201,6 +274,13 @@ def urge(
                 report.append({"task_id": task_id, "result": "refused", "reason": f"the task is {row.state}"})
                 continue
             people = repos.responsible_people([row])[row.id]
+            if not people and row.lane:
+                # Nobody of the role in the task's unit (a station's review is the city's reviewers' work):
+                # urging reaches the role in the nearest unit above, who may work it.
+                people = repos.role_members_above(row.lane, row.unit_code)
+            if not people:
+                report.append({"task_id": task_id, "result": "refused", "reason": "nobody holds the task to remind"})
+                continue
             title = f"催办 Urged by {actor.username}: {row.business_key or row.process_key} · {row.name}"
             added = repos.add_reminders(
                 [
@@ -229,7 +309,13 @@ def urge(
                 data={"recipients": people, "new_reminders": added},
             )
             report.append(
-                {"task_id": row.id, "result": "urged" if added else "already urged this hour", "recipients": people}
+                {
+                    "task_id": row.id,
+                    "business_key": row.business_key,
+                    "name": row.name,
+                    "result": "urged" if added else "already urged this hour",
+                    "recipients": people,
+                }
             )
     return report
 

@@ -9,7 +9,16 @@ from typing import Any
 
 from engine.domain import scoring
 from engine.domain.errors import PermissionDeniedError, ValidationError
-from engine.domain.kpi import LEVELS, RATE_FIELDS, UNIT_LEVEL_OF, parse_period
+from engine.domain.kpi import (
+    LEVELS,
+    RATE_FIELDS,
+    UNIT_LEVEL_OF,
+    FrozenState,
+    Period,
+    corrections,
+    is_month,
+    parse_period,
+)
 from engine.domain.views import Actor
 from engine.persistence import kpi_queries
 from engine.persistence import models as m
@@ -247,12 +256,90 @@ def scores(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> list[Sc
     (dense: equal totals share a rank), best first."""
     parsed = evaluation.checked_period(actor, period, level)
     with uow as repos:
-        rows = evaluation.kpi_rows(repos, actor, parsed, level)
-        indicators = [_indicator_dict(r) for r in _indicators(repos, seed=False) if r.is_enabled]
-        adjustments = [
-            (a.subject_key, a.kind, a.value)
-            for a in kpi_queries.kpi_adjustments(repos.session, period=parsed.name, level=level)
-        ]
+        return score_rows(repos, actor, parsed, level)
+
+
+SCORE_PARTS = ("indicator_score", "process_score", "business_score", "deductions", "bonus", "total", "rank")
+INDICATOR_PREFIX = "indicator:"
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """The scored rows of one level and period: live, or for a frozen month its snapshot and the corrections."""
+
+    period: str
+    level: str
+    rows: list[ScoreRow]
+    frozen: FrozenState | None
+
+
+def score_report(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> ScoreReport:
+    """The scores as shown: a frozen month's snapshot with the corrections since, otherwise live (as scores)."""
+    parsed = evaluation.checked_period(actor, period, level)
+    with uow as repos:
+        snapshot = kpi_queries.kpi_snapshot(repos.session, parsed.name) if is_month(parsed.name) else None
+        if snapshot is None:
+            return ScoreReport(parsed.name, level, score_rows(repos, actor, parsed, level), None)
+        every = kpi_queries.snapshot_figures(repos.session, period=parsed.name, level=level)
+        frozen = evaluation.visible_subjects(repos, actor, level, every)
+        live_rows = score_rows(repos, evaluation.WHOLE_ORGANISATION, parsed, level)
+        live = evaluation.visible_subjects(repos, actor, level, {r.key: (r.label, score_figures(r)) for r in live_rows})
+        names = sorted(
+            {
+                n
+                for _label, figures in [*frozen.values(), *live.values()]
+                for n in figures
+                if n in SCORE_PARTS or n.startswith(INDICATOR_PREFIX)
+            }
+        )
+        state = FrozenState(
+            parsed.name, snapshot.frozen_at, snapshot.frozen_by, corrections(frozen, live, tuple(names))
+        )
+        rows = [_frozen_score(key, label, figures) for key, (label, figures) in frozen.items()]
+        return ScoreReport(parsed.name, level, sorted(rows, key=lambda r: (r.rank, r.key)), state)
+
+
+def score_figures(row: ScoreRow) -> dict[str, float | None]:
+    """Every part of a score row by name (what a snapshot stores), indicators as `indicator:<rate>`."""
+    return {
+        "indicator_score": row.indicator_score,
+        "process_score": row.process_score,
+        "business_score": row.business_score,
+        "deductions": row.deductions,
+        "bonus": row.bonus,
+        "total": row.total,
+        "rank": float(row.rank),
+        **{INDICATOR_PREFIX + key: value for key, value in row.indicators.items()},
+    }
+
+
+def _frozen_score(key: str, label: str, figures: dict[str, float | None]) -> ScoreRow:
+    return ScoreRow(
+        key=key,
+        label=label,
+        indicators={
+            name.removeprefix(INDICATOR_PREFIX): value
+            for name, value in figures.items()
+            if name.startswith(INDICATOR_PREFIX)
+        },
+        indicator_score=figures.get("indicator_score"),
+        process_score=figures.get("process_score"),
+        business_score=figures.get("business_score"),
+        deductions=figures.get("deductions") or 0.0,
+        bonus=figures.get("bonus") or 0.0,
+        total=figures.get("total") or 0.0,
+        rank=int(figures.get("rank") or 0),
+    )
+
+
+def score_rows(repos: Repositories, actor: Actor, parsed: Period, level: str) -> list[ScoreRow]:
+    """The scored, ranked rows of one level inside the caller's transaction (shared with the snapshots)."""
+    rows = evaluation.kpi_rows(repos, actor, parsed, level)
+    indicators = [_indicator_dict(r) for r in _indicators(repos, seed=False) if r.is_enabled]
+    adjustments = [
+        (a.subject_key, a.kind, a.value)
+        for a in kpi_queries.kpi_adjustments(repos.session, period=parsed.name, level=level)
+    ]
     by_subject: dict[str, list[tuple[str, float]]] = {}
     for subject, kind, value in adjustments:
         by_subject.setdefault(subject, []).append((kind, value))

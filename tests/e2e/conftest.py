@@ -7,6 +7,7 @@ is printed at the end of the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -119,11 +120,19 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
     finally:
         engine.dispose()
 
+    with serving(url, documents, folder) as base:
+        server.base = base
+        yield server
+
+
+@contextlib.contextmanager
+def serving(database_url: str, documents: str, folder: Path) -> Iterator[str]:
+    """`auditloop serve` (scheduler off) on a prepared database until the block ends; yields its base URL."""
     port = _free_port()
-    server.base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITLOOP_")}
     env.update(
-        AUDITLOOP_DATABASE_URL=url,
+        AUDITLOOP_DATABASE_URL=database_url,
         AUDITLOOP_DOCUMENTS_DIR=documents,
         AUDITLOOP_SECRET_KEY="browser-test",
         AUDITLOOP_SCHEDULER="off",
@@ -145,14 +154,14 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
             if proc.poll() is not None:
                 pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(server.base + "/healthz", timeout=1) as resp:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
                     if resp.status == 200:
                         break
             except OSError:
                 if time.monotonic() > deadline:
                     pytest.fail(f"the server did not answer within 20 s:\n{log.read_text()[-3000:]}")
                 time.sleep(0.1)
-        yield server
+        yield base
     finally:
         proc.terminate()
         try:

@@ -1,4 +1,4 @@
-"""API routes for supervisors: the board of time states, its items, and bulk urging and reassignment."""
+"""API routes for supervisors: the board of time states, its items, bulk urging, reassignment and supervision."""
 
 from __future__ import annotations
 
@@ -52,6 +52,16 @@ def bulk_urge() -> dict[str, Any]:
     engine = app_engine()
     args = json_body(schemas.BulkUrgeSchema())
     return {"results": reminders.urge(engine.uow(), actor=current_actor(), now=engine.now(), **args)}
+
+
+@bp.post("/bulk/supervision-orders")
+@login_required
+def bulk_raise_supervision_orders() -> dict[str, Any]:
+    engine = app_engine()
+    args = json_body(schemas.BulkSupervisionSchema())
+    return {
+        "results": reminders.raise_supervision_orders(engine.uow(), actor=current_actor(), now=engine.now(), **args)
+    }
 
 
 @bp.post("/bulk/reassign")

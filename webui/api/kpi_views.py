@@ -1,16 +1,18 @@
-"""API routes of the evaluation: KPIs per person, team or unit for a period, as JSON, Excel or CSV."""
+"""API routes of the evaluation: KPIs per person, team or unit for a period (JSON, Excel, CSV), month snapshots."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
-from marshmallow import Schema, fields, validate
+from flask import Response, jsonify, request
+from marshmallow import RAISE, Schema, fields, validate
 
-from engine.domain.kpi import LEVELS
-from engine.services import evaluation
+from engine.domain.kpi import LEVELS, FrozenState
+from engine.services import evaluation, snapshots
 from webui import app_engine
 from webui.api import bp
+from webui.api.inputs import json_body
+from webui.api.serialize import plain
 from webui.auth import current_actor, login_required
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,12 +28,52 @@ class KpiExportArgs(Schema):
     period = fields.String(required=True, validate=PERIOD)
 
 
+class SnapshotSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    period = fields.String(required=True, validate=PERIOD)
+
+
+def frozen_json(frozen: FrozenState | None) -> dict[str, Any]:
+    """`snapshot` (null when live) and `corrections` of a report, as JSON."""
+    if frozen is None:
+        return {"snapshot": None, "corrections": []}
+    return {
+        "snapshot": {"period": frozen.period, "frozen_at": frozen.frozen_at.isoformat(), "frozen_by": frozen.frozen_by},
+        "corrections": [plain(c) for c in frozen.corrections],
+    }
+
+
 @bp.get("/kpis")
 @login_required
 def get_kpis() -> dict[str, Any]:
     args = KpiArgs().load(request.args)
-    rows = evaluation.kpis(app_engine().uow(readonly=True), actor=current_actor(), **args)
-    return {"period": args["period"], "level": args["level"], "rows": [evaluation.row_json(r) for r in rows]}
+    report = evaluation.kpi_report(app_engine().uow(readonly=True), actor=current_actor(), **args)
+    return {
+        "period": args["period"],
+        "level": args["level"],
+        "rows": [evaluation.row_json(r) for r in report.rows],
+        **frozen_json(report.frozen),
+    }
+
+
+@bp.get("/kpis/snapshots")
+@login_required
+def list_kpi_snapshots() -> Response:
+    views = snapshots.list_snapshots(app_engine().uow(readonly=True), actor=current_actor())
+    return jsonify(
+        [{"period": v.period, "frozen_at": v.frozen_at.isoformat(), "frozen_by": v.frozen_by} for v in views]
+    )
+
+
+@bp.post("/kpis/snapshots")
+@login_required
+def freeze_kpi_month() -> tuple[dict[str, Any], int]:
+    engine = app_engine()
+    args = json_body(SnapshotSchema())
+    view = snapshots.freeze_month(engine.uow(), period=args["period"], actor=current_actor(), now=engine.now())
+    return plain(view), 201
 
 
 @bp.get("/kpis/export.xlsx")

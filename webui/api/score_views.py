@@ -13,6 +13,7 @@ from engine.services import scoring
 from webui import app_engine
 from webui.api import bp
 from webui.api.inputs import json_body
+from webui.api.kpi_views import frozen_json
 from webui.auth import current_actor, login_required
 
 PERIOD = validate.Length(min=4, max=16)
@@ -72,5 +73,10 @@ def add_adjustment() -> tuple[dict[str, Any], int]:
 @login_required
 def get_scores() -> dict[str, Any]:
     args = ScoreArgs().load(request.args)
-    rows = scoring.scores(app_engine().uow(readonly=True), actor=current_actor(), **args)
-    return {"period": args["period"], "level": args["level"], "rows": [scoring.score_json(r) for r in rows]}
+    report = scoring.score_report(app_engine().uow(readonly=True), actor=current_actor(), **args)
+    return {
+        "period": args["period"],
+        "level": args["level"],
+        "rows": [scoring.score_json(r) for r in report.rows],
+        **frozen_json(report.frozen),
+    }

@@ -30,9 +30,16 @@ from engine.persistence.models.core import (
     UserRole,
 )
 from engine.persistence.models.drafts import DefinitionDraft
-from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator
+from engine.persistence.models.intake import Anomaly, AnomalyBatch, AnomalyRejection, AnomalyStagedRow, TopicIntake
+from engine.persistence.models.intake_uploads import AnomalyUpload, UploadMapping
+from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator, KpiSnapshot, KpiSnapshotFigure
 
 __all__ = [
+    "Anomaly",
+    "AnomalyBatch",
+    "AnomalyRejection",
+    "AnomalyStagedRow",
+    "AnomalyUpload",
     "ApiToken",
     "ArchiveObligation",
     "CalendarOverride",
@@ -47,6 +54,8 @@ __all__ = [
     "HumanTask",
     "KpiAdjustment",
     "KpiIndicator",
+    "KpiSnapshot",
+    "KpiSnapshotFigure",
     "LoginThrottle",
     "MessageWait",
     "NumberSequence",
@@ -57,7 +66,9 @@ __all__ = [
     "TimeLimitRule",
     "Timer",
     "Topic",
+    "TopicIntake",
     "Unit",
+    "UploadMapping",
     "User",
     "UserRole",
     "WhitelistEntry",

@@ -211,9 +211,11 @@ class MessageWait(Base):
 
 
 class HistoryEvent(Base):
-    """Append-only history: who did what, when, with which data."""
+    """Append-only history: who did what, when, with which data (admin changes: what about, before and after)."""
 
     __tablename__ = "history_events"
+    # The audit log reads admin.* kinds newest first.
+    __table_args__ = (Index("ix_history_events_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -224,3 +226,4 @@ class HistoryEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     message: Mapped[str] = mapped_column(Text, default="")
     data_json: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(200), index=True)

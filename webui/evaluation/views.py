@@ -1,0 +1,81 @@
+"""Evaluation pages: load period and level, call the evaluation and scoring services, render or download."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, render_template, request
+from marshmallow import Schema, fields, validate
+
+from engine.domain.kpi import COUNT_FIELDS, LEVELS, RATE_FIELDS
+from engine.services import evaluation, scoring
+from webui import app_engine
+from webui.auth import page_actor, sign_in_required
+from webui.evaluation import bp
+from webui.evaluation.labels import field_labels, level_labels
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class EvaluationArgs(Schema):
+    period = fields.String(load_default=None, validate=validate.Length(min=4, max=16))
+    level = fields.String(load_default="unit", validate=validate.OneOf(list(LEVELS)))
+
+
+def this_month() -> str:
+    """The current month in the display time zone, e.g. 2026-11."""
+    engine = app_engine()
+    return engine.now().astimezone(ZoneInfo(engine.settings.timezone)).strftime("%Y-%m")
+
+
+def _args() -> dict[str, Any]:
+    args: dict[str, Any] = EvaluationArgs().load(request.args)
+    args["period"] = (args["period"] or "").strip() or this_month()
+    return args
+
+
+@bp.get("/evaluation")
+@sign_in_required
+def overview() -> str:
+    args = _args()
+    engine, actor = app_engine(), page_actor()
+    report = evaluation.kpi_report(engine.uow(readonly=True), actor=actor, **args)
+    scored = scoring.score_report(engine.uow(readonly=True), actor=actor, **args)
+    return render_template(
+        "evaluation/overview.html",
+        args=args,
+        rows=report.rows,
+        frozen=report.frozen,
+        scores=scored.rows,
+        score_frozen=scored.frozen,
+        levels=LEVELS,
+        count_fields=COUNT_FIELDS,
+        rate_fields=RATE_FIELDS,
+        labels=field_labels(),
+        level_labels=level_labels(),
+    )
+
+
+@bp.get("/evaluation/export.xlsx")
+@sign_in_required
+def export_xlsx() -> Response:
+    args = _args()
+    content = evaluation.kpis_xlsx(app_engine().uow(readonly=True), actor=page_actor(), period=args["period"])
+    return _attachment(content, XLSX, f"kpis-{args['period']}.xlsx")
+
+
+@bp.get("/evaluation/export.csv")
+@sign_in_required
+def export_csv() -> Response:
+    args = _args()
+    content = evaluation.kpis_csv(app_engine().uow(readonly=True), actor=page_actor(), **args)
+    return _attachment(
+        content.encode("utf-8-sig"), "text/csv; charset=utf-8", f"kpis-{args['period']}-{args['level']}.csv"
+    )
+
+
+def _attachment(content: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(content, content_type=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
