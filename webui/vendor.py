@@ -1,6 +1,6 @@
 """`python -m webui.vendor`: copy the front-end libraries the pages use from node_modules into webui/static/vendor.
 
-Pages load htmx and bpmn-js from this server only (utility intranets have no internet). `npm ci` installs the
+Pages load htmx, bpmn-js and Chart.js from this server only (utility intranets have no internet). `npm ci` installs the
 versions pinned in package-lock.json; this copies just the files the pages need, with their licences.
 """
 
@@ -23,6 +23,8 @@ FILES = [
     ("bpmn-js", "dist/assets/diagram-js.css", "bpmn-js/diagram-js.css"),
     ("bpmn-js", "dist/assets/bpmn-js.css", "bpmn-js/bpmn-js.css"),
     ("bpmn-js", "LICENSE", "bpmn-js/LICENSE.txt"),
+    ("chart.js", "dist/chart.umd.min.js", "chart.js/chart.umd.min.js"),
+    ("chart.js", "LICENSE.md", "chart.js/LICENSE.md"),
 ]
 
 
