@@ -8,9 +8,19 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bench import b1_runtime, b3_throughput, b4_inbox, b5_deadlines, b6_exactly_once, machine, process, report
+from bench import (
+    b1_runtime,
+    b3_throughput,
+    b4_inbox,
+    b5_deadlines,
+    b6_exactly_once,
+    b10_board_kpis,
+    machine,
+    process,
+    report,
+)
 
-BENCHMARKS = ("B1", "B3", "B4", "B5", "B6")
+BENCHMARKS = ("B1", "B3", "B4", "B5", "B6", "B10")
 
 
 def _say(message: str) -> None:
@@ -75,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if result.get("skipped"):
             _say(f"B6 skipped: {result['skipped']}")
         finish("B6", result, case_rows, t0)
+
+    if "B10" in wanted:
+        _say("B10: board and KPI queries over 1M tasks of history (generating data, checking the plans) …")
+        t0 = time.perf_counter()
+        result, case_rows = b10_board_kpis.run(smoke=args.smoke)
+        failures += [r["plan_problem"] for r in result["results"] if r["plan_problem"]]
+        finish("B10", result, case_rows, t0)
 
     print(f"AuditLoop benchmarks ({mode}) | process {proc.label} | {info['line']}")
     print(report.table(rows))
