@@ -15,12 +15,13 @@ from bench import (
     b5_deadlines,
     b6_exactly_once,
     b10_intake,
+    b11_board_kpis,
     machine,
     process,
     report,
 )
 
-BENCHMARKS = ("B1", "B3", "B4", "B5", "B6", "B10")
+BENCHMARKS = ("B1", "B3", "B4", "B5", "B6", "B10", "B11")
 
 
 def _say(message: str) -> None:
@@ -91,6 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         result, case_rows = b10_intake.run(smoke=args.smoke)
         finish("B10", result, case_rows, t0)
+
+    if "B11" in wanted:
+        _say("B11: board and KPI queries over 1M tasks of history (generating data, checking the plans) …")
+        t0 = time.perf_counter()
+        result, case_rows = b11_board_kpis.run(smoke=args.smoke)
+        failures += [r["plan_problem"] for r in result["results"] if r["plan_problem"]]
+        finish("B11", result, case_rows, t0)
 
     print(f"AuditLoop benchmarks ({mode}) | process {proc.label} | {info['line']}")
     print(report.table(rows))

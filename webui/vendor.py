@@ -1,8 +1,9 @@
 """`python -m webui.vendor`: copy the front-end libraries the pages use from node_modules into webui/static/vendor.
 
-Pages load htmx and bpmn-js from this server only (utility intranets have no internet). `npm ci` installs the
-versions pinned in package-lock.json; this copies just the files the pages need, with their licences, then bundles
-the modeler (bpmn-js Modeler, properties panel, bpmnlint, differ and our src/) with esbuild into modeler.bundle.*.
+Pages load htmx, bpmn-js and Chart.js from this server only (utility intranets have no internet). `npm ci` installs
+the versions pinned in package-lock.json; this copies just the files the pages need, with their licences, then
+bundles the modeler (bpmn-js Modeler, properties panel, bpmnlint, differ and our src/) with esbuild into
+modeler.bundle.*.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ FILES = [
     ("bpmn-js", "dist/assets/diagram-js.css", "bpmn-js/diagram-js.css"),
     ("bpmn-js", "dist/assets/bpmn-js.css", "bpmn-js/bpmn-js.css"),
     ("bpmn-js", "LICENSE", "bpmn-js/LICENSE.txt"),
+    ("chart.js", "dist/chart.umd.min.js", "chart.js/chart.umd.min.js"),
+    ("chart.js", "LICENSE.md", "chart.js/LICENSE.md"),
 ]
 
 

@@ -247,3 +247,45 @@ def corrections(
             diff = None if a is None or b is None else b - a
             found.append(Correction(key, label, name, a, b, diff))
     return tuple(found)
+
+
+MAX_TREND_MONTHS = 36
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """The months from `first` to `last` inclusive (both like 2026-11); ValueError when not months or reversed."""
+    if not (is_month(first) and is_month(last)):
+        raise ValueError("months like 2026-06")
+    year, month = int(first[:4]), int(first[5:])
+    end = (int(last[:4]), int(last[5:]))
+    if not 1 <= month <= 12 or not 1 <= end[1] <= 12:
+        raise ValueError("months like 2026-06")
+    if (year, month) > end:
+        raise ValueError("from must not be after to")
+    months = []
+    while (year, month) <= end:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+        if len(months) > MAX_TREND_MONTHS:
+            raise ValueError(f"at most {MAX_TREND_MONTHS} months")
+    return months
+
+
+def month_of(moment: dt.datetime, *, back: int = 0) -> str:
+    """The local month of `moment`, or `back` months before it, e.g. 2026-11."""
+    local = moment.astimezone(LOCAL)
+    index = local.year * 12 + local.month - 1 - back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One month of a trend: the rates of one subject (or of every subject of the level together)."""
+
+    period: str
+    is_frozen: bool
+    counts: KpiCounts
+    step_completion_rate: float | None
+    on_time_archive_rate: float | None
+    completion_rate: float | None
+    overdue_rate: float | None

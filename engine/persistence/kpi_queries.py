@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from engine.domain.kpi import COUNT_FIELDS, KpiCounts
 from engine.persistence import models as m
@@ -34,7 +34,8 @@ def kpi_counts(
 ) -> dict[str, KpiCounts]:
     """Counts per handler/responsible/completer (`by="person"`) or per unit code (`by="unit"`), rows in `units`.
 
-    Three GROUP BY queries (cases, archive obligations, completed tasks); rows without a person or unit are left out.
+    Four GROUP BY queries (cases, rectification rounds, archive obligations, completed tasks), each reading an
+    index range of the period rather than the whole history; rows without a person or unit are left out.
     """
     if by not in ("person", "unit"):
         raise ValueError(f"by person or unit, not {by!r}")
@@ -48,29 +49,53 @@ def kpi_counts(
 
     in_period = and_(C.created_at >= start, C.created_at < end)
     overdue = exists().where(H.instance_id == C.instance_id, H.time_state == "red", H.state.in_(("open", "completed")))
-    rectified = exists().where(R.case_id == C.id, R.created_at >= start, R.created_at < end)
-    accepted = and_(rectified, exists().where(R.case_id == C.id, R.verdict == "accepted", R.reviewed_at < end))
     case_key = C.handler if by == "person" else C.unit_code
-    case_names = (
-        "cases_raised",
-        "cases_completed",
-        "cases_overdue",
-        "rectification_cases",
-        "rectification_accepted",
-        "open_at_start",
-        "open_at_end",
+    # Only cases still open at the start or closed since can count for the period (raised, completed, overdue,
+    # open at either end): the two index ranges of ix_cases_closed_at, not every case ever raised.
+    case_names = ("cases_raised", "cases_completed", "cases_overdue", "open_at_start", "open_at_end")
+    flags = (
+        case((in_period, 1), else_=0).label("raised"),
+        case(
+            (and_(C.status.in_(("closed", "whitelisted")), C.closed_at >= start, C.closed_at < end), 1), else_=0
+        ).label("completed"),
+        case((and_(in_period, C.instance_id.is_not(None), overdue), 1), else_=0).label("overdue"),
+        case((_open_at(start), 1), else_=0).label("open_start"),
+        case((_open_at(end), 1), else_=0).label("open_end"),
     )
+    # Written as two index ranges (still open; closed since the start) joined by UNION ALL: SQLite would
+    # otherwise walk every case ever raised for the OR.
+    branches = [
+        _scoped(
+            select(case_key.label("key"), *flags).where(case_key.is_not(None), C.created_at < end, where),
+            C.unit_code,
+            units,
+        )
+        for where in (C.closed_at.is_(None), C.closed_at >= start)
+    ]
+    rows = union_all(*branches).subquery()
     cases = select(
-        case_key,
-        _count_if(in_period),
-        _count_if(and_(C.status.in_(("closed", "whitelisted")), C.closed_at >= start, C.closed_at < end)),
-        _count_if(and_(in_period, C.instance_id.is_not(None), overdue)),
-        _count_if(rectified),
-        _count_if(accepted),
-        _count_if(_open_at(start)),
-        _count_if(_open_at(end)),
-    ).where(case_key.is_not(None), C.created_at < end)
-    collect(_scoped(cases, C.unit_code, units).group_by(case_key), case_names)
+        rows.c.key, *(func.sum(rows.c[name]) for name in ("raised", "completed", "overdue", "open_start", "open_end"))
+    ).group_by(rows.c.key)
+    collect(cases, case_names)
+
+    # Rectification: the cases with a round created in the period, from the rounds of the period (indexed).
+    verdicts = aliased(R)
+    accepted = (
+        exists()
+        .where(verdicts.case_id == C.id, verdicts.verdict == "accepted", verdicts.reviewed_at < end)
+        .correlate(C)
+    )
+    rounds = (
+        select(
+            case_key,
+            func.count(distinct(C.id)),
+            func.count(distinct(case((accepted, C.id), else_=None))),
+        )
+        .select_from(R)
+        .join(C, C.id == R.case_id)
+        .where(case_key.is_not(None), C.created_at < end, R.created_at >= start, R.created_at < end)
+    )
+    collect(_scoped(rounds, C.unit_code, units).group_by(case_key), ("rectification_cases", "rectification_accepted"))
 
     due = and_(O.due_at >= start, O.due_at < end)
     obligation_key = O.responsible if by == "person" else O.unit_code

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, distinct, func, literal, or_, select, union_all, update
+from sqlalchemy import Select, case, distinct, func, literal, literal_column, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from engine.domain.views import Actor, InstanceView, Page, TaskView
@@ -354,7 +354,9 @@ def _board_query(
     until: dt.datetime | None = None,
 ) -> Select[Any]:
     """Open tasks in `units`, of cases under `topic` / at `risk_level`, begun in [since, until) where given."""
-    query = select_from.where(H.state == "open")
+    # 'open' written inline, not bound: SQLite then knows the partial indexes on open tasks answer the WHERE
+    # by themselves and reads ix_human_tasks_open_board alone (bench B11).
+    query = select_from.where(H.state == literal_column("'open'"))
     if units is not None:
         query = query.where(H.unit_code.in_(sorted(units)))
     if topic is not None or risk_level is not None:
@@ -384,14 +386,16 @@ def board_counts(
             .outerjoin(m.Case, m.Case.instance_id == H.instance_id)
         )
     else:
-        column = {"unit": H.unit_code, "step": H.bpmn_id, "person": H.assignee}[group_by]
-        key = func.coalesce(column, "")
+        # Grouped by the bare column (no task without one is lost: None becomes "" below), so that SQLite reads
+        # the open tasks in the order of ix_human_tasks_open_board, from the index alone (bench B11).
+        key = {"unit": H.unit_code, "step": H.bpmn_id, "person": H.assignee}[group_by]
         label = func.min(H.name) if group_by == "step" else key
         base = select(key, label, H.time_state, func.count()).select_from(H)
     query = _board_query(base, units, **filters).group_by(key, H.time_state)
     found: dict[tuple[str, str], dict[str, int]] = {}
     for group, name, state, count in session.execute(query).tuples():
-        found.setdefault((str(group), str(name)), {})[str(state)] = int(count)
+        bucket = found.setdefault((str(group or ""), str(name or "")), {})
+        bucket[str(state)] = bucket.get(str(state), 0) + int(count)
     if group_by == "step":  # one label per step, not per (step, state)
         merged: dict[tuple[str, str], dict[str, int]] = {}
         for (group, name), counts in found.items():
@@ -422,8 +426,11 @@ def board_items(
         query = query.where(H.assignee == person) if person else query.where(H.assignee.is_(None))
     if time_state is not None:
         query = query.where(H.time_state == time_state)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(_STATE_RANK, H.due_at, H.id).limit(limit).offset(offset)).all()
+    # The count reads the index alone; with one time state the rank is constant, so the page follows
+    # ix_human_tasks_open_time (time state, due) instead of sorting every open task (bench B11).
+    total = session.scalar(query.with_only_columns(func.count())) or 0
+    order = (H.due_at, H.id) if time_state is not None else (_STATE_RANK, H.due_at, H.id)
+    rows = session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
     return list(rows), int(total)
 
 

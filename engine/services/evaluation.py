@@ -11,7 +11,16 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from engine.domain import kpi
 from engine.domain.errors import PermissionDeniedError, ValidationError
-from engine.domain.kpi import COUNT_FIELDS, LEVELS, RATE_FIELDS, FrozenState, KpiCounts, KpiRow, Period
+from engine.domain.kpi import (
+    COUNT_FIELDS,
+    LEVELS,
+    RATE_FIELDS,
+    FrozenState,
+    KpiCounts,
+    KpiRow,
+    Period,
+    TrendPoint,
+)
 from engine.domain.views import Actor
 from engine.persistence import kpi_queries
 from engine.persistence.repositories import Repositories
@@ -83,6 +92,54 @@ def visible_subjects(repos: Repositories, actor: Actor, level: str, subjects: di
         units = kpi_queries.user_units(repos.session, list(subjects))
         return {key: value for key, value in subjects.items() if units.get(key) in scope}
     return {key: value for key, value in subjects.items() if key in scope}
+
+
+def trends(
+    uow: UnitOfWork, *, actor: Actor, level: str, first: str, last: str, subject: str | None = None
+) -> list[TrendPoint]:
+    """Month by month from `first` to `last`: the rates of one person/team/unit (`subject`), or of all the level's
+    rows in the actor's units summed; a frozen month reads its snapshot, any other month is computed live."""
+    if not actor.roles & EVALUATION_ROLES:
+        raise PermissionDeniedError("the evaluation is for supervisors and admins")
+    if level not in LEVELS:
+        raise ValidationError({"level": [f"one of {', '.join(LEVELS)}"]})
+    try:
+        months = kpi.months_between(first, last)
+    except ValueError as err:
+        raise ValidationError({"from": [str(err)]}) from err
+    with uow as repos:
+        frozen = {s.period for s in kpi_queries.kpi_snapshots(repos.session)}
+        series = kpi_queries.snapshot_series(
+            repos.session, level=level, periods=[p for p in months if p in frozen], figures=list(COUNT_FIELDS)
+        )
+        points = []
+        seen_subject = False
+        for month in months:
+            if month in frozen:
+                by_key = visible_subjects(repos, actor, level, series.get(month, {}))
+                counts = {key: kpi.frozen_row(key, key, figures).counts for key, figures in by_key.items()}
+            else:
+                rows = kpi_rows(repos, actor, kpi.parse_period(month), level)
+                counts = {r.key: r.counts for r in rows}
+            if subject is not None:
+                seen_subject = seen_subject or subject in counts
+                counts = {subject: counts[subject]} if subject in counts else {}
+            total = sum(counts.values(), KpiCounts())
+            row = kpi.kpi_row(subject or level, subject or level, total)
+            points.append(
+                TrendPoint(
+                    month,
+                    month in frozen,
+                    total,
+                    row.step_completion_rate,
+                    row.on_time_archive_rate,
+                    row.completion_rate,
+                    row.overdue_rate,
+                )
+            )
+        if subject is not None and not seen_subject and level != "person":
+            raise ValidationError({"subject": [f"no {level} {subject!r} among yours"]})
+        return points
 
 
 def kpis_csv(uow: UnitOfWork, *, actor: Actor, period: str, level: str) -> str:

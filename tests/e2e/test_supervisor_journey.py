@@ -91,6 +91,7 @@ def test_supervisor_drills_down_urges_three_red_items_and_exports_the_month(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Monitor").click()
     page.wait_for_url(re.compile(r"/monitor"))
     assert _board_rows(page) == _api_rows(_api(base, token, "/board?group_by=unit"))
+    expect(page.locator("#board-chart")).to_have_attribute("data-ready", "true")  # Chart.js drew the counts
     page.locator("table.board tbody th a", has_text="江城供电公司").click()
     page.wait_for_url(re.compile(r"unit=JC$"))
     districts = _api(base, token, "/board?group_by=unit&unit=JC")
@@ -159,7 +160,22 @@ def test_supervisor_drills_down_urges_three_red_items_and_exports_the_month(
             record = dict(zip(header, values, strict=True))
             from_file[record["key"]] = {k: (None if v == "—" else v) for k, v in record.items()}
         assert from_file == shown
+    expect(page.locator("#ranking-chart")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#trend-chart")).to_have_attribute("data-ready", "true")
     page.screenshot(path=str(screenshots / "supervisor-evaluation.png"), full_page=True)
+
+    # -- the printable report: every level's tables, the trends; printed without the page's chrome ----------
+    month = _month(page)
+    page.get_by_role("link", name="Printable report").click()
+    page.wait_for_url(re.compile(r"/evaluation/report"))
+    for level in ("person", "team", "unit"):
+        expect(page.locator(f"#kpi-table-{level}")).to_be_visible()
+    trend = page.locator("#trend-table tbody tr")
+    expect(trend.last).to_have_attribute("data-period", month)
+    expect(page.locator("#trend-chart")).to_have_attribute("data-ready", "true")
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    page.screenshot(path=str(screenshots / "supervisor-report-print.png"), full_page=True)
     page.context.close()
 
 

@@ -163,3 +163,35 @@ def test_the_cli_freezes_a_month_and_refuses_it_twice(tmp_path, database_url):
     again = runner.invoke(main, ["kpi", "snapshot", "--period", "2026-10"], env=env)
     assert again.exit_code == 1 and "was frozen" in again.output
     assert runner.invoke(main, ["kpi", "snapshot", "--period", "2999-01"], env=env).exit_code == 1
+
+
+def test_trends_read_frozen_months_from_their_snapshot_and_the_others_live(engine, org, clock):  # noqa: F811
+    clock.now = DECEMBER_FIRST + dt.timedelta(days=3)
+    snapshots.freeze_month(engine.uow(), period="2026-11", actor=org["admin"], now=DECEMBER_FIRST)
+    with engine.uow() as repos:  # a late receipt: November's live figures move, its snapshot does not
+        late = repos.session.scalars(
+            sa.select(m.ArchiveObligation)
+            .where(m.ArchiveObligation.unit_code == "JC-DONG-1", m.ArchiveObligation.state == "open")
+            .order_by(m.ArchiveObligation.due_at)
+        ).first()
+        late.state, late.is_on_time = "received", True
+    client = create_app(engine=engine).test_client()
+    sup = {"Authorization": "Bearer " + users.create_token(engine.uow(), username="supervisor", now=engine.now())}
+    body = client.get("/api/v1/kpis/trends?level=unit&subject=JC-DONG&from=2026-10&to=2026-12", headers=sup).get_json()
+    points = {p["period"]: p for p in body["points"]}
+    assert list(points) == ["2026-10", "2026-11", "2026-12"]
+    assert [p["is_frozen"] for p in body["points"]] == [False, True, False]
+    assert points["2026-11"]["on_time_archive_rate"] == DONG_1["on_time_archive_rate"] == 0.25
+    assert points["2026-11"]["overdue_rate"] == DONG_1["overdue_rate"]
+    assert points["2026-12"]["archives_due"] == 1 and points["2026-12"]["on_time_archive_rate"] == 0.0
+    assert points["2026-10"]["cases_raised"] == 1 and points["2026-10"]["overdue_rate"] == 0.0
+    every = client.get("/api/v1/kpis/trends?level=team&from=2026-11&to=2026-11", headers=sup).get_json()
+    assert every["points"][0]["cases_raised"] == DONG_1["cases_raised"] + 3  # DONG-1 and XI-1 together
+    assert every["points"][0]["overdue_rate"] == pytest.approx(4 / 5)
+    default = client.get("/api/v1/kpis/trends?level=unit&to=2026-11", headers=sup).get_json()
+    assert (default["from"], default["to"], len(default["points"])) == ("2026-06", "2026-11", 6)
+    for bad in ("from=2026-12&to=2026-11", "from=2026-Q1&to=2026-11", "from=2020-01&to=2026-11", "subject=NOPE"):
+        response = client.get(f"/api/v1/kpis/trends?level=unit&{bad}", headers=sup)
+        assert response.status_code == 422, bad
+    handler = {"Authorization": "Bearer " + users.create_token(engine.uow(), username="h_dong1", now=engine.now())}
+    assert client.get("/api/v1/kpis/trends", headers=handler).status_code == 403

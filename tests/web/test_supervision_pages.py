@@ -158,3 +158,20 @@ def test_a_frozen_month_shows_its_snapshot_and_the_corrections_since(app, engine
     # the export is the frozen month, as the page shows it
     book = load_workbook(io.BytesIO(client.get("/evaluation/export.xlsx?period=2026-11").data))
     assert book.sheetnames == ["person", "team", "unit"]
+
+
+def test_the_printable_report_has_every_level_trends_and_charts_from_the_vendored_library(app, engine, clock):
+    _red_cases(engine, clock, "M-11")
+    assert signed_in(app, "h_dong1").get("/evaluation/report?period=2026-11").status_code == 403
+    client = signed_in(app, "supervisor")
+    page = client.get("/evaluation/report?period=2026-11").text
+    for level in ("person", "team", "unit"):
+        assert f'id="kpi-table-{level}"' in page and f'id="score-table-{level}"' in page
+    assert re.findall(r'<tr data-period="([\d-]+)">', page) == [f"2026-{m:02d}" for m in range(6, 12)]
+    assert "/static/vendor/chart.js/chart.umd.min.js" in page and "cdn" not in page.lower()
+    assert "data-chart='{" in page
+    css = client.get("/static/css/app.css")
+    assert "@media print" in css.text
+    css.close()
+    board = client.get("/monitor?unit=JC-DONG").text
+    assert 'id="board-chart"' in board and "/static/vendor/chart.js/chart.umd.min.js" in board

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Response, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
-from engine.domain.kpi import LEVELS, FrozenState
+from engine.domain import kpi
+from engine.domain.kpi import COUNT_FIELDS, LEVELS, FrozenState, TrendPoint
 from engine.services import evaluation, snapshots
 from webui import app_engine
 from webui.api import bp
@@ -17,6 +18,7 @@ from webui.auth import current_actor, login_required
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PERIOD = validate.Length(min=4, max=16)
+TREND_RATES = ("step_completion_rate", "on_time_archive_rate", "completion_rate", "overdue_rate")
 
 
 class KpiArgs(Schema):
@@ -26,6 +28,13 @@ class KpiArgs(Schema):
 
 class KpiExportArgs(Schema):
     period = fields.String(required=True, validate=PERIOD)
+
+
+class TrendArgs(Schema):
+    level = fields.String(load_default="unit", validate=validate.OneOf(list(LEVELS)))
+    subject = fields.String(load_default=None, validate=validate.Length(min=1, max=80))
+    first = fields.String(load_default=None, data_key="from", validate=PERIOD)
+    last = fields.String(load_default=None, data_key="to", validate=PERIOD)
 
 
 class SnapshotSchema(Schema):
@@ -55,6 +64,40 @@ def get_kpis() -> dict[str, Any]:
         "level": args["level"],
         "rows": [evaluation.row_json(r) for r in report.rows],
         **frozen_json(report.frozen),
+    }
+
+
+@bp.get("/kpis/trends")
+@login_required
+def get_kpi_trends() -> dict[str, Any]:
+    args = TrendArgs().load(request.args)
+    engine = app_engine()
+    last = args["last"] or kpi.month_of(engine.now())
+    first = args["first"] or kpi.month_of(kpi.parse_period(last).start if kpi.is_month(last) else engine.now(), back=5)
+    points = evaluation.trends(
+        engine.uow(readonly=True),
+        actor=current_actor(),
+        level=args["level"],
+        subject=args["subject"],
+        first=first,
+        last=last,
+    )
+    return {
+        "level": args["level"],
+        "subject": args["subject"],
+        "from": first,
+        "to": last,
+        "points": [trend_json(p) for p in points],
+    }
+
+
+def trend_json(point: TrendPoint) -> dict[str, Any]:
+    """One month of a trend as JSON: period, is_frozen, the counts and the four rates."""
+    return {
+        "period": point.period,
+        "is_frozen": point.is_frozen,
+        **{name: getattr(point.counts, name) for name in COUNT_FIELDS},
+        **{name: getattr(point, name) for name in TREND_RATES},
     }
 
 

@@ -2103,6 +2103,56 @@ def _kpi_paths() -> Json:
                 parameters=[period, level],
             ),
         },
+        "/kpis/trends": {
+            "get": operation(
+                "get_kpi_trends",
+                "evaluation",
+                "Supervisors and admins: month by month, the counts and the step completion, on-time archive, "
+                "completion and overdue rates of one person/team/unit (`subject`) or of all the level's rows in "
+                "their units together; frozen months read their snapshot (`is_frozen`), the others are live.",
+                {
+                    200: ok(
+                        obj(
+                            {
+                                "level": text(enum=KPI_LEVELS),
+                                "subject": nullable("string"),
+                                "from": text(),
+                                "to": text(),
+                                "points": array(
+                                    obj(
+                                        {
+                                            "period": text("A month."),
+                                            "is_frozen": boolean("Read from the month's snapshot."),
+                                            **{name: integer() for name in KPI_COUNTS},
+                                            **{
+                                                name: nullable("number", description="A fraction; null: no rate.")
+                                                for name in (
+                                                    "step_completion_rate",
+                                                    "on_time_archive_rate",
+                                                    "completion_rate",
+                                                    "overdue_rate",
+                                                )
+                                            },
+                                        }
+                                    )
+                                ),
+                            }
+                        ),
+                        "One point per month.",
+                    )
+                },
+                errors={
+                    403: "Only supervisors and admins.",
+                    422: "Not months, from after to, more than 36 months, or an unknown subject.",
+                },
+                parameters=[
+                    level,
+                    query_param("subject", "A username (person) or unit code; all together when absent.", text()),
+                    query_param("from", "First month, e.g. 2026-06 (default: five months before `to`).", text()),
+                    query_param("to", "Last month, e.g. 2026-11 (default: this month).", text()),
+                ],
+            ),
+        },
         "/kpis/snapshots": {
             "get": operation(
                 "list_kpi_snapshots",

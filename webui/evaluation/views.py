@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 from flask import Response, render_template, request
 from marshmallow import Schema, fields, validate
 
+from engine.domain import kpi
 from engine.domain.kpi import COUNT_FIELDS, LEVELS, RATE_FIELDS
 from engine.services import evaluation, scoring
-from webui import app_engine
+from webui import app_engine, charts
 from webui.auth import page_actor, sign_in_required
 from webui.evaluation import bp
 from webui.evaluation.labels import field_labels, level_labels
@@ -54,6 +55,42 @@ def overview() -> str:
         rate_fields=RATE_FIELDS,
         labels=field_labels(),
         level_labels=level_labels(),
+        ranking_spec=charts.ranking_chart(scored.rows),
+        trend_spec=charts.trend_chart(_trend(args["period"], args["level"])),
+    )
+
+
+def _trend(period: str, level: str) -> list[kpi.TrendPoint]:
+    """The six months up to `period` (or up to this month when the period is not a month), all rows together."""
+    engine = app_engine()
+    last = period if kpi.is_month(period) else kpi.month_of(engine.now())
+    first = kpi.month_of(kpi.parse_period(last).start, back=5)
+    return evaluation.trends(engine.uow(readonly=True), actor=page_actor(), level=level, first=first, last=last)
+
+
+@bp.get("/evaluation/report")
+@sign_in_required
+def report() -> str:
+    """The month's (or period's) KPI tables, scores and rankings of every level, and the trends: for printing."""
+    args = _args()
+    engine, actor = app_engine(), page_actor()
+    levels = {}
+    for level in LEVELS:
+        kpis = evaluation.kpi_report(engine.uow(readonly=True), actor=actor, period=args["period"], level=level)
+        scored = scoring.score_report(engine.uow(readonly=True), actor=actor, period=args["period"], level=level)
+        levels[level] = (kpis, scored, charts.ranking_chart(scored.rows))
+    points = _trend(args["period"], "unit")
+    return render_template(
+        "evaluation/report.html",
+        args=args,
+        levels=levels,
+        points=points,
+        trend_spec=charts.trend_chart(points),
+        count_fields=COUNT_FIELDS,
+        rate_fields=RATE_FIELDS,
+        labels=field_labels(),
+        level_labels=level_labels(),
+        generated_at=engine.now(),
     )
 
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from engine.services import board, reminders, topics, users
-from webui import app_engine
+from webui import app_engine, charts
 from webui.auth import page_actor, safe_next, sign_in_required
 from webui.monitor import bp
 
@@ -80,6 +80,12 @@ def overview() -> str:
         topics=topics.list_topics(engine.uow(readonly=True)),
         totals={s: sum(r[s] for r in rows) for s in ("red", "yellow", "green", "total")},
         refresh_s=carried.get("refresh", REFRESH_S),
+        board_spec=charts.board_chart(
+            [
+                {**r, "label": units[r["key"]].name if r["key"] in units and args["group_by"] == "unit" else r["label"]}
+                for r in rows
+            ]
+        ),
     )
 
 

@@ -64,6 +64,9 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_topic_target", "topic_code", "target", "status"),
         Index("ix_cases_unit_status", "unit_code", "status"),
+        # The evaluation reads only the cases open at a period's start or closed since, from the index alone
+        # (bench B11).
+        Index("ix_cases_closed_at", "closed_at", "created_at", "unit_code", "handler", "status", "instance_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -91,7 +94,10 @@ class RectificationRound(Base):
     """One round of a case's rectification: notice, measures and evidence, the reviewer's verdict."""
 
     __tablename__ = "rectification_rounds"
-    __table_args__ = (UniqueConstraint("case_id", "round_no"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "round_no"),
+        Index("ix_rectification_rounds_created_at", "created_at"),  # the rounds of a period (evaluation)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -253,6 +259,8 @@ class ArchiveObligation(Base):
 
     __tablename__ = "archive_obligations"
     __table_args__ = (
+        # The evaluation's obligations due in a period, per unit or person, from the index alone (bench B11).
+        Index("ix_obligations_due_at", "due_at", "unit_code", "responsible", "state", "is_on_time"),
         Index(
             "ix_obligations_open_due",
             "due_at",

@@ -148,6 +148,20 @@ class HumanTask(Base):
         Index("ix_human_tasks_open_next_reminder", "next_reminder_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_open_escalate", "escalate_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_instance_step", "instance_id", "bpmn_id"),
+        # The supervisors' board: open tasks counted by unit, step or person and time state, from the index alone
+        # (bench B11), and its items, worst and earliest due first.
+        Index(
+            "ix_human_tasks_open_board",
+            "unit_code",
+            "time_state",
+            "bpmn_id",
+            "assignee",
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        Index("ix_human_tasks_open_time", "time_state", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        # The evaluation's completed steps of a period, per unit or person, from the index alone (bench B11).
+        Index("ix_human_tasks_completed_at", "completed_at", "state", "unit_code", "completed_by"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
