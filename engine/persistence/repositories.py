@@ -506,11 +506,8 @@ class Repositories:
         return [(n, j) for n, j in self.session.execute(query).tuples()]
 
     def drop_staged_rows(self, batch_id: int, before_row: int) -> None:
-        self.session.execute(
-            delete(m.AnomalyStagedRow).where(
-                m.AnomalyStagedRow.batch_id == batch_id, m.AnomalyStagedRow.row_no < before_row
-            )
-        )
+        staged = Base.metadata.tables["anomaly_staged_rows"]  # Core: the rows were never loaded as objects
+        self.session.execute(delete(staged).where(staged.c.batch_id == batch_id, staged.c.row_no < before_row))
 
     def claim_anomaly_batches(self, *, now: dt.datetime, owner: str, lease_s: float, limit: int) -> list[int]:
         """Lease unfinished batches that are free, ran out of lease (a stopped worker's) or are the owner's own."""
@@ -587,6 +584,18 @@ class Repositories:
     def add_rejections(self, rows: list[dict[str, object]]) -> None:
         if rows:
             self.session.execute(insert(Base.metadata.tables["anomaly_rejections"]), rows)
+
+    def unit_heads(self) -> dict[str, str]:
+        """The head of every unit that has one (the first by name)."""
+        heads: dict[str, str] = {}
+        for user in self.users_in_role("unit_head"):
+            if user.unit_code is not None:
+                heads.setdefault(user.unit_code, user.username)
+        return heads
+
+    def add_history_rows(self, rows: list[dict[str, object]]) -> None:
+        if rows:
+            self.session.execute(insert(Base.metadata.tables["history_events"]), rows)
 
     def case_instances(self, case_ids: list[int]) -> dict[int, str | None]:
         rows = self.session.execute(select(m.Case.id, m.Case.instance_id).where(m.Case.id.in_(case_ids))).tuples()
