@@ -2,8 +2,9 @@
 
 The table is the intended access. A route missing from it fails the test (a new route must say who may use it),
 and so does a route whose answer differs. Each role works on its own copy of a seeded organisation (the built-in
-processes, the demo people, an active topic, a case at its handling step with a document, a reminder, a
-supervision order, a token), with real path parameters, and sends well-formed bodies, so that an allowed route
+processes and a second version of the case process, the demo people, two active topics, a case at its handling
+step with a document, a reminder, a supervision order, a token, a process owner's drafts, an auditor's upload and
+uploaded batch), with real path parameters, and sends well-formed bodies, so that an allowed route
 is really exercised and a refusal comes from the authorisation, not from bad input.
 
 Outcomes: A = done (2xx, or a redirect other than to sign in), C = allowed but not now (409 for the object's state,
@@ -27,9 +28,10 @@ from flask.testing import FlaskClient
 from engine.bootstrap import build_engine
 from engine.config import Settings
 from engine.domain.views import SYSTEM
-from engine.services import documents, reminders, users
+from engine.services import anomaly_uploads, documents, drafts, instances, reminders, users
 from tests.conftest import FakeClock
 from tests.helpers import build_org, deploy_processes, deploy_xml, linear_process, publish_topic
+from tests.web.test_instance_pages import deploy_case_v2
 from tests.web.test_pages import HANDLING, START, csrf_token, raise_dispatched_case
 from webui import create_app
 
@@ -44,6 +46,10 @@ USERS = {
 }
 PASSWORD = "demo-password"
 FAKE_ID = 999_999
+ANOMALY_CSV = (
+    "external_id,target,unit,value,observed_at,description\nMX-1,M-MX-1,JC-DONG-1,,2026-11-22,矩阵异常\n".encode()
+)
+MAPPING = {f: f for f in ("external_id", "target", "unit", "value", "observed_at", "description")} | {"data": []}
 
 # fmt: off
 # Intended access, one letter per role in the order of ROLES:
@@ -72,6 +78,48 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/tasks/<task_id>/documents"): "RAAAAAA",
     ("POST", "/tasks/<task_id>/documents"): "RAHRHHA",
     ("POST", "/tasks/<task_id>/unclaim"): "RARRRRA",
+    # -- instances: a list of what one may see (as GET /api/v1/instances), the page as GET /api/v1/instances/{id} --
+    ("GET", "/instances"): "RAAAAAA",
+    ("GET", "/instances/<instance_id>"): "RAHAHAA",
+    # admin actions on the instance page: admins only (the API's cancel keeps its wider rule)
+    ("POST", "/instances/<instance_id>/cancel"): "RRRRRRA",
+    ("POST", "/instances/<instance_id>/retry"): "RRRRRRC",  # the instance is running, not failed: 409
+    ("POST", "/instances/<instance_id>/tasks/<task_id>/reassign"): "RRRRRRA",
+    # -- the modeler, definitions and version moves: process owners and admins ----------------------------------
+    ("GET", "/definitions"): "RRRRARA",
+    ("GET", "/definitions/<key>/migrations"): "RRRRARA",  # the dry run of v1 -> v2
+    ("POST", "/definitions/<key>/migrations"): "RRRRARA",
+    ("GET", "/definitions/<key>/versions/<int:version>.bpmn"): "RRRRARA",
+    ("GET", "/modeler"): "RRRRARA",
+    ("GET", "/modeler/compare"): "RRRRARA",
+    # the process owner's draft: drafts are private, even to admins (404, as a draft that does not exist)
+    ("GET", "/modeler/drafts/<int:draft_id>.bpmn"): "RRRRARH",
+    ("POST", "/modeler/drafts/<int:draft_id>/discard"): "RRRRARH",
+    ("POST", "/modeler/drafts"): "RRRRARA",
+    ("POST", "/modeler/publish"): "RRRRARA",
+    ("POST", "/modeler/validate"): "RRRRARA",
+    # -- supervisors' pages: supervisors and admins -----------------------------------------------------------
+    ("GET", "/monitor/wall"): "RRRARRA",
+    # the orders in one's units, as GET /api/v1/supervision-orders: their addressee (a unit head) closes them here
+    ("GET", "/monitor/orders"): "RAAAAAA",
+    ("POST", "/monitor/orders/<int:order_id>/close"): "RRRARRA",  # supervisors, admins and the addressee
+    ("POST", "/monitor/supervise"): "RRRARRA",
+    ("GET", "/evaluation"): "RRRARRA",
+    ("GET", "/evaluation/export.csv"): "RRRARRA",
+    ("GET", "/evaluation/export.xlsx"): "RRRARRA",
+    ("GET", "/evaluation/report"): "RRRARRA",
+    # -- anomaly intake in the browser: auditors and admins upload; reports for auditors, supervisors, admins ----
+    ("GET", "/intake"): "RRRRRAA",
+    ("POST", "/intake/uploads"): "RRRRRAA",
+    ("GET", "/intake/uploads/<int:upload_id>"): "RRRRRAA",  # the auditor's upload: the uploader and admins
+    ("POST", "/intake/uploads/<int:upload_id>/check"): "RRRRRAA",
+    ("POST", "/intake/uploads/<int:upload_id>/send"): "RRRRRAA",
+    ("GET", "/intake/batches/<int:batch_id>"): "RRRRRAA",
+    ("POST", "/intake/batches/<int:batch_id>/progress"): "RRRRRAA",
+    ("GET", "/intake/cases/<int:case_id>"): "RAAAAAA",  # whoever may see the case's unit
+    ("GET", "/reports/anomalies"): "RRRARAA",
+    ("GET", "/reports/anomalies/export.csv"): "RRRARAA",
+    ("GET", "/reports/anomalies/export.xlsx"): "RRRARAA",
     # -- admin pages: admins only ----------------------------------------------------------------------------
     ("GET", "/admin/"): "RRRRRRA",
     ("GET", "/admin/audit-log"): "RRRRRRA",
@@ -178,6 +226,32 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/users/<username>/deactivate"): "RRRRRRC",
     ("POST", "/api/v1/users/<username>/password"): "RRRRRRA",
     ("POST", "/api/v1/users/<username>/reactivate"): "RRRRRRC",
+    # -- the modeler's API: process owners and admins; the seeded drafts are the process owner's -----------------
+    ("POST", "/api/v1/definitions/validate"): "RRRRARA",
+    ("GET", "/api/v1/drafts"): "RRRRARA",
+    ("POST", "/api/v1/drafts"): "RRRRARA",
+    ("GET", "/api/v1/drafts/<int:draft_id>"): "RRRRARH",
+    ("PUT", "/api/v1/drafts/<int:draft_id>"): "RRRRARH",
+    ("DELETE", "/api/v1/drafts/<int:draft_id>"): "RRRRARH",
+    ("POST", "/api/v1/drafts/<int:draft_id>/publish"): "RRRRARH",
+    # -- instance diagrams and version moves: moves by admins and process owners --------------------------------
+    ("GET", "/api/v1/instances/<instance_id>/diagram"): "RAHAHAA",  # as GET /api/v1/instances/{id}
+    ("POST", "/api/v1/definitions/<key>/migrations"): "RRRRARA",  # a dry run
+    ("POST", "/api/v1/instances/<instance_id>/move"): "RRRRARA",
+    # -- supervisors: bulk orders, trends and month-end snapshots (frozen by admins) ------------------------------
+    ("POST", "/api/v1/bulk/supervision-orders"): "RRRARRA",
+    ("GET", "/api/v1/kpis/trends"): "RRRARRA",
+    ("GET", "/api/v1/kpis/snapshots"): "RRRARRA",
+    ("POST", "/api/v1/kpis/snapshots"): "RRRRRRA",
+    # -- anomaly intake: those who raise cases send and follow batches; auditors and admins set a topic's intake --
+    ("POST", "/api/v1/anomalies"): "RRRARAA",
+    ("GET", "/api/v1/anomaly-batches"): "RRRARAA",
+    ("GET", "/api/v1/anomaly-batches/<int:batch_id>"): "RRRARAA",
+    ("GET", "/api/v1/topics/<code>/intake"): "RRRARAA",  # also dispatchers and supervisors
+    ("PUT", "/api/v1/topics/<code>/intake"): "RRRRRAA",
+    ("GET", "/api/v1/anomaly-reports"): "RRRARAA",
+    ("GET", "/api/v1/anomaly-reports/export.csv"): "RRRARAA",
+    ("GET", "/api/v1/anomaly-reports/export.xlsx"): "RRRARAA",
 }
 # fmt: on
 
@@ -195,6 +269,10 @@ class Seed:
     reminder_id: int
     order_id: int
     token_id: int
+    drafts: dict[str, int]  # the process owner's drafts: "api" (read, edit, delete), "publish", "page"
+    upload_id: int  # the auditor's upload, not sent yet
+    batch_id: int  # the auditor's uploaded batch, sent
+    spare_instance_id: str  # for the instance page's cancel (the API cancelled the case's instance before)
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +292,7 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Seed:
     deploy_xml(engine, SYSTEM, linear_process("probe", lane="handler"))
     people = build_org(engine)
     publish_topic(engine, people, "TARIFF-01")
+    publish_topic(engine, people, "METER-02")  # for intake: admins retire TARIFF-01 early in their walk
     case, handle = raise_dispatched_case(engine)
     document = documents.attach_document(
         engine.uow(),
@@ -233,9 +312,40 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Seed:
     )
     users.create_token(engine.uow(), username="h_bei2", name="to revoke", now=engine.now())
     [token] = users.list_tokens(engine.uow(), actor=SYSTEM, username="h_bei2")
+    deploy_case_v2(engine)  # the case runs v1: moves to v2 and the compare page have two versions
+    drafts_ = {
+        name: drafts.save_draft(
+            engine.uow(), xml=linear_process(f"probe_{name}", lane="handler"), name=name, actor=people["owner"],
+            now=engine.now(),
+        ).id
+        for name in ("api", "publish", "page")
+    }  # fmt: skip
+    uploads = [
+        anomaly_uploads.create_upload(
+            engine.uow(), topic_code="METER-02", filename="a.csv", content=ANOMALY_CSV, actor=people["auditor"],
+            now=engine.now(),
+        ).id
+        for _ in range(2)
+    ]  # fmt: skip
+    batch = anomaly_uploads.send_upload(
+        engine.uow, upload_id=uploads[1], mapping=MAPPING, actor=people["auditor"], now=engine.now()
+    )
+    spare = instances.start_instance(engine.uow(), process_key="probe", actor=people["auditor"], now=engine.now())
     engine.dispose()
     return Seed(
-        path, handle.id, handle.instance_id, case.id, document.id, document.doc_no, reminder.id, order.id, token.id
+        path,
+        handle.id,
+        handle.instance_id,
+        case.id,
+        document.id,
+        document.doc_no,
+        reminder.id,
+        order.id,
+        token.id,
+        drafts_,
+        uploads[0],
+        batch.id,
+        spare.id,
     )
 
 
@@ -247,7 +357,7 @@ def _value(name: str, rule: str, seed: Seed) -> str:
         return "audit_case" if "/definitions/" in rule else "step_completion_rate"
     values: dict[str, Any] = {
         "task_id": seed.task_id,
-        "instance_id": seed.instance_id,
+        "instance_id": seed.spare_instance_id if rule == "/instances/<instance_id>/cancel" else seed.instance_id,
         "case_id": seed.case_id,
         "document_id": seed.document_id,
         "doc_no": seed.doc_no,
@@ -255,6 +365,9 @@ def _value(name: str, rule: str, seed: Seed) -> str:
         "reminder_id": seed.reminder_id,
         "order_id": seed.order_id,
         "token_id": seed.token_id,
+        "draft_id": seed.drafts["publish" if rule.endswith("/publish") else "page" if "/modeler/" in rule else "api"],
+        "upload_id": seed.upload_id,
+        "batch_id": seed.batch_id,
         "topic_id": 1,
         "version": 1,
         "obligation_id": FAKE_ID,
@@ -274,6 +387,10 @@ def concrete_url(rule: str, seed: Seed) -> str:
         "/api/v1/kpis/export.csv": "period=2026-11",
         "/api/v1/kpis/export.xlsx": "period=2026-11",
         "/api/v1/kpis/scores": "period=2026-11",
+        "/api/v1/anomaly-reports": "period=month",
+        "/api/v1/anomaly-reports/export.csv": "period=month",
+        "/api/v1/anomaly-reports/export.xlsx": "period=month",
+        "/modeler/compare": "key=audit_case&a=1&b=2",
     }
     return url + ("?" + queries[rule] if rule in queries else "")
 
@@ -351,6 +468,28 @@ def body(method: str, rule: str, seed: Seed) -> dict[str, Any]:
         ("PATCH", "/api/v1/users/<username>"): {"roles": ["handler", "reviewer"]},
         ("POST", "/api/v1/users/<username>/password"): {"password": "matrix-password-2"},
         ("POST", "/api/v1/tokens"): {"username": "h_xi1", "name": "矩阵"},
+        ("POST", "/api/v1/definitions/validate"): {"xml": linear_process("probe_valid", lane="handler")},
+        ("POST", "/api/v1/drafts"): {"xml": linear_process("probe_new", lane="handler"), "name": "矩阵草稿"},
+        ("PUT", "/api/v1/drafts/<int:draft_id>"): {"xml": linear_process("probe_api", lane="handler"), "name": "改"},
+        ("POST", "/api/v1/drafts/<int:draft_id>/publish"): {"comment": "矩阵发布"},
+        ("POST", "/api/v1/definitions/<key>/migrations"): {"from_version": 1, "to_version": 2},
+        ("POST", "/api/v1/instances/<instance_id>/move"): {"to_version": 2},
+        ("POST", "/api/v1/bulk/supervision-orders"): {"task_ids": [seed.task_id], "reason": "限期整改"},
+        # 2026-10 was frozen by the scheduler's month-end check while the topics were published
+        ("POST", "/api/v1/kpis/snapshots"): {"period": "2026-09"},
+        ("POST", "/api/v1/anomalies"): {
+            "topic": "METER-02",
+            "items": [
+                {
+                    "external_id": "MX-API-1",
+                    "target": "M-MX-2",
+                    "unit": "JC-DONG-1",
+                    "observed_at": "2026-11-22T10:00:00+08:00",
+                    "description": "矩阵异常",
+                }
+            ],
+        },
+        ("PUT", "/api/v1/topics/<code>/intake"): {"warn_at": None, "raise_at": None, "risk_level": 2},
     }
     form_bodies: dict[tuple[str, str], Any] = {
         ("POST", "/login"): {"username": "nobody", "password": "wrong-password"},
@@ -382,6 +521,29 @@ def body(method: str, rule: str, seed: Seed) -> dict[str, Any]:
         ("POST", "/admin/time-limits/calendar"): {"day": "2026-12-30", "is_workday": "true"},
         ("POST", "/admin/topics"): {"code": "MP-01", "name": "页面主题", "business_area": "metering"},
         ("POST", "/admin/topics/<code>/retire"): {"reason": "不再需要"},
+        ("POST", "/instances/<instance_id>/cancel"): {"reason": "矩阵", "confirm": "yes"},
+        ("POST", "/instances/<instance_id>/retry"): {"reason": "矩阵", "confirm": "yes"},
+        ("POST", "/instances/<instance_id>/tasks/<task_id>/reassign"): {
+            "reason": "休假",
+            "confirm": "yes",
+            "to": "",  # back to its group's queue (h_dong2 works another station: a 422)
+        },
+        ("POST", "/definitions/<key>/migrations"): {
+            "from_version": "1",
+            "to_version": "2",
+            "confirm": "yes",
+            "instance_id": seed.instance_id,
+        },
+        ("POST", "/monitor/supervise"): {"task_id": seed.task_id, "reason": "限期整改"},
+        ("POST", "/intake/uploads"): {"topic": "METER-02", "file": (io.BytesIO(ANOMALY_CSV), "m.csv")},
+        ("POST", "/intake/uploads/<int:upload_id>/check"): {f"map_{f}": c for f, c in MAPPING.items() if c},
+        ("POST", "/intake/uploads/<int:upload_id>/send"): {f"map_{f}": c for f, c in MAPPING.items() if c},
+    }
+    # The modeler page sends JSON with the session (the walker adds the CSRF header).
+    page_json: dict[tuple[str, str], Any] = {
+        ("POST", "/modeler/validate"): {"xml": linear_process("probe_page_valid", lane="handler")},
+        ("POST", "/modeler/drafts"): {"xml": linear_process("probe_page_draft", lane="handler"), "name": "页面草稿"},
+        ("POST", "/modeler/publish"): {"xml": linear_process("probe_page", lane="handler"), "comment": "页面发布"},
     }
     key = (method, rule)
     if key in (("POST", "/api/v1/definitions"),):
@@ -390,6 +552,8 @@ def body(method: str, rule: str, seed: Seed) -> dict[str, Any]:
         return {"data": _upload(), "content_type": "multipart/form-data"}
     if rule.startswith("/api/"):
         return {"json": json_bodies[key]} if key in json_bodies else {}
+    if key in page_json:
+        return {"json": page_json[key]}
     return {"data": form_bodies.get(key, {})}
 
 
@@ -404,6 +568,8 @@ def outcome(status: int, location: str | None) -> str:
         return "H"
     if status in (409, 422):
         return "C"
+    if status == 400:
+        return "B"  # a refused CSRF token or a malformed request is no outcome of the table: the walker is wrong
     if status >= 500:
         return "E"
     return "A"
@@ -418,13 +584,14 @@ def routes(app: Any) -> list[tuple[str, str]]:
     return sorted(found, key=_order)
 
 
-LAST = ("/complete", "/cancel", "/deactivate", "/language", "/logout")
+LAST = ("/complete", "/cancel", "/discard", "/deactivate", "/language", "/logout")
 
 
 def _order(route: tuple[str, str]) -> tuple[int, str, str]:
-    """Reads first, then writes, the ones that end something (a session, an account, an instance) last."""
+    """Reads first, then writes, the ones that end something (a session, an account, an instance, a draft) last."""
     method, rule = route
-    ending = next((i for i, end in enumerate(LAST) if rule.endswith(end)), None)
+    deleting = LAST.index("/discard") if method == "DELETE" else None
+    ending = next((i for i, end in enumerate(LAST) if rule.endswith(end)), deleting)
     rank = 0 if method == "GET" else 1 if ending is None else 2 + ending
     return rank, rule, method
 
@@ -460,10 +627,14 @@ def walk(role: str, seed: Seed, tmp_path: Path) -> dict[tuple[str, str], tuple[s
     try:
         for method, rule in routes(app):
             kwargs = body(method, rule, seed)
+            sent = headers
             if method != "GET" and not rule.startswith("/api/"):
-                kwargs.setdefault("data", {})
-                kwargs["data"] = {**kwargs["data"], "csrf_token": token}
-            answer = client.open(concrete_url(rule, seed), method=method, headers=headers, **kwargs)
+                if "json" in kwargs:
+                    sent = {**headers, "X-CSRFToken": token}
+                else:
+                    kwargs.setdefault("data", {})
+                    kwargs["data"] = {**kwargs["data"], "csrf_token": token}
+            answer = client.open(concrete_url(rule, seed), method=method, headers=sent, **kwargs)
             seen[(method, rule)] = (outcome(answer.status_code, answer.headers.get("Location")), answer.status_code)
             answer.close()  # files (static, documents) are streamed
     finally:
