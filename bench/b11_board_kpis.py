@@ -343,12 +343,12 @@ def check_plans(engine: Engine, statements: list[databases.Statement]) -> tuple[
             rows = conn.exec_driver_sql(prefix + s.sql, s.parameters).all()
             plan = "\n".join(str(r[3] if engine.is_sqlite else r[0]) for r in rows)
             plans.append(plan)
-            if s.sql.lstrip().upper().startswith("SELECT") and "FROM human_tasks" in s.sql and "GROUP BY" in s.sql:
+            if "human_tasks" in s.sql:
                 if engine.is_sqlite:
                     full = [ln for ln in plan.splitlines() if "SCAN human_tasks" in ln and "USING" not in ln]
                 else:
                     full = [ln for ln in plan.splitlines() if "Seq Scan on human_tasks" in ln]
-                is_board = "state = " in s.sql and "completed_at" not in s.sql
+                is_board = "human_tasks.state = 'open'" in s.sql
                 if full or (is_board and BOARD_INDEX not in plan):
                     problems.append(f"statement:\n{s.sql}\nplan:\n{plan}")
     problem = None

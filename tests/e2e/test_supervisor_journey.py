@@ -200,3 +200,25 @@ def _kpi_table(page: Any) -> dict[str, dict[str, Any]]:
 
 def _month(page: Any) -> str:
     return str(page.get_by_label("Period").input_value())
+
+
+def test_the_items_list_refreshes_itself_and_keeps_the_ticked_boxes(
+    browser: Any, demo_server: tuple[str, str], screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    base, _token = demo_server
+    page = _sign_in(browser, base, "supervisor")
+    page.goto(base + "/monitor/items?unit=JC&refresh=2")
+    boxes = page.locator("#items-body input[type=checkbox]")
+    expect(boxes.first).to_be_visible()
+    boxes.nth(0).check()
+    boxes.nth(2).check()
+    page.evaluate("document.body.addEventListener('htmx:afterSettle', () => { window.__refreshed = true })")
+    with page.expect_response(lambda r: "/monitor/items" in r.url and r.request.headers.get("hx-request") == "true"):
+        pass  # the poll after 2 s
+    page.wait_for_function("window.__refreshed === true")
+    expect(boxes.nth(0)).to_be_checked()
+    expect(boxes.nth(1)).not_to_be_checked()
+    expect(boxes.nth(2)).to_be_checked()
+    page.context.close()
