@@ -8,9 +8,19 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bench import b1_runtime, b3_throughput, b4_inbox, b5_deadlines, b6_exactly_once, machine, process, report
+from bench import (
+    b1_runtime,
+    b3_throughput,
+    b4_inbox,
+    b5_deadlines,
+    b6_exactly_once,
+    b10_intake,
+    machine,
+    process,
+    report,
+)
 
-BENCHMARKS = ("B1", "B3", "B4", "B5", "B6")
+BENCHMARKS = ("B1", "B3", "B4", "B5", "B6", "B10")
 
 
 def _say(message: str) -> None:
@@ -75,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if result.get("skipped"):
             _say(f"B6 skipped: {result['skipped']}")
         finish("B6", result, case_rows, t0)
+
+    if "B10" in wanted:
+        _say("B10: anomaly intake (a mixed batch in 1,000-item chunks; raising; the same batch again) …")
+        t0 = time.perf_counter()
+        result, case_rows = b10_intake.run(smoke=args.smoke)
+        finish("B10", result, case_rows, t0)
 
     print(f"AuditLoop benchmarks ({mode}) | process {proc.label} | {info['line']}")
     print(report.table(rows))

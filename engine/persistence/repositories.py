@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.persistence import models as m
+from engine.persistence.base import Base
 
 
 class Repositories:
@@ -415,7 +416,7 @@ class Repositories:
     def stage_rows(self, batch_id: int, items_json: list[str]) -> None:
         """Store a batch's rows as sent, numbered from 1 (executemany: one statement, batched by the driver)."""
         self.session.execute(
-            insert(m.AnomalyStagedRow),
+            insert(Base.metadata.tables["anomaly_staged_rows"]),
             [{"batch_id": batch_id, "row_no": n, "item_json": j} for n, j in enumerate(items_json, start=1)],
         )
 
@@ -429,11 +430,8 @@ class Repositories:
         return [(n, j) for n, j in self.session.execute(query).tuples()]
 
     def drop_staged_rows(self, batch_id: int, before_row: int) -> None:
-        self.session.execute(
-            delete(m.AnomalyStagedRow).where(
-                m.AnomalyStagedRow.batch_id == batch_id, m.AnomalyStagedRow.row_no < before_row
-            )
-        )
+        staged = Base.metadata.tables["anomaly_staged_rows"]  # Core: the rows were never loaded as objects
+        self.session.execute(delete(staged).where(staged.c.batch_id == batch_id, staged.c.row_no < before_row))
 
     def claim_anomaly_batches(self, *, now: dt.datetime, owner: str, lease_s: float, limit: int) -> list[int]:
         """Lease unfinished batches that are free, ran out of lease (a stopped worker's) or are the owner's own."""
@@ -504,12 +502,28 @@ class Repositories:
         return {str(name): int(count) for name, count in rows}
 
     def add_anomalies(self, rows: list[dict[str, object]]) -> None:
-        if rows:
-            self.session.execute(insert(m.Anomaly), rows)
+        if rows:  # a Core executemany: no ORM bookkeeping for rows nobody loads in this transaction
+            self.session.execute(insert(Base.metadata.tables["anomalies"]), rows)
 
     def add_rejections(self, rows: list[dict[str, object]]) -> None:
         if rows:
-            self.session.execute(insert(m.AnomalyRejection), rows)
+            self.session.execute(insert(Base.metadata.tables["anomaly_rejections"]), rows)
+
+    def unit_heads(self) -> dict[str, str]:
+        """The head of every unit that has one (the first by name)."""
+        heads: dict[str, str] = {}
+        for user in self.users_in_role("unit_head"):
+            if user.unit_code is not None:
+                heads.setdefault(user.unit_code, user.username)
+        return heads
+
+    def add_history_rows(self, rows: list[dict[str, object]]) -> None:
+        if rows:
+            self.session.execute(insert(Base.metadata.tables["history_events"]), rows)
+
+    def case_instances(self, case_ids: list[int]) -> dict[int, str | None]:
+        rows = self.session.execute(select(m.Case.id, m.Case.instance_id).where(m.Case.id.in_(case_ids))).tuples()
+        return {case_id: instance_id for case_id, instance_id in rows}
 
     def reserve_numbers(self, series: str, year: int, count: int) -> int:
         """Reserve `count` consecutive numbers of a series; returns the first (one row lock for them all)."""

@@ -173,9 +173,18 @@ def work_batch(
     is spent; the lease is renewed with every chunk, so an unfinished batch stays with its worker."""
     started = time.monotonic()
     while True:
-        view = process_batch_chunk(
-            new_uow(), batch_id=batch_id, owner=owner, now=clock(), chunk_size=chunk_size, lease_s=lease_s
-        )
+        try:
+            view = process_batch_chunk(
+                new_uow(), batch_id=batch_id, owner=owner, now=clock(), chunk_size=chunk_size, lease_s=lease_s
+            )
+        except ConflictError:
+            # Another batch took in the same external ids at the same moment: the chunk rolled back, and the
+            # scheduler redoes it (those ids are then unchanged). The batch itself is safe, so no error here.
+            release_batch(new_uow(), batch_id=batch_id, owner=owner)
+            with new_uow() as repos:
+                batch = repos.anomaly_batch(batch_id)
+                assert batch is not None
+                return batch_view(batch)
         if view.status in ("done", "failed"):
             return view
         if budget_s is not None and time.monotonic() - started >= budget_s:
@@ -402,12 +411,16 @@ def _raise_cases(
 
 def _warn(repos: Repositories, batch: m.AnomalyBatch, warnings: list[tuple[rules.Item, str]], now: dt.datetime) -> None:
     """A reminder to the head of the item's unit (or the nearest one above); once per topic, target and day."""
-    heads: dict[str, str | None] = {}
+    if not warnings:
+        return
+    parents = dict(repos.unit_parents())
+    heads = repos.unit_heads()
     rows: list[dict[str, object]] = []
     for item, unit in warnings:
-        if unit not in heads:
-            heads[unit] = repos.unit_head(unit)
-        head = heads[unit]
+        code: str | None = unit
+        while code is not None and code not in heads:
+            code = parents.get(code)
+        head = heads.get(code) if code is not None else None
         if head is None:
             continue
         rows.append(
@@ -426,20 +439,24 @@ def _warn(repos: Repositories, batch: m.AnomalyBatch, warnings: list[tuple[rules
 
 
 def _note_merges(repos: Repositories, batch: m.AnomalyBatch, merged: dict[int, list[str]], now: dt.datetime) -> None:
-    """One history event per case and chunk naming the occurrences attached to it."""
-    for case_id, external_ids in merged.items():
-        case = repos.case(case_id)
-        if case is None:
-            continue
-        history.record(
-            repos,
-            kind="anomalies_merged",
-            at=now,
-            actor=batch.submitted_by,
-            instance_id=case.instance_id,
-            message=f"{len(external_ids)} further occurrence(s) from batch {batch.id}",
-            data={"batch": batch.id, "external_ids": external_ids[:100], "count": len(external_ids)},
-        )
+    """One history event per case and chunk naming the occurrences attached to it (one insert for them all)."""
+    if not merged:
+        return
+    instances = repos.case_instances(sorted(merged))
+    history.record_many(
+        repos,
+        [
+            {
+                "kind": "anomalies_merged",
+                "instance_id": instances.get(case_id),
+                "message": f"{len(external_ids)} further occurrence(s) from batch {batch.id}",
+                "data": {"batch": batch.id, "external_ids": external_ids[:100], "count": len(external_ids)},
+            }
+            for case_id, external_ids in merged.items()
+        ],
+        at=now,
+        actor=batch.submitted_by,
+    )
 
 
 def _finish(repos: Repositories, batch: m.AnomalyBatch, topic: m.Topic, now: dt.datetime) -> None:

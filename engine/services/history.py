@@ -38,6 +38,27 @@ def record(
     )
 
 
+def record_many(repos: Repositories, events: list[dict[str, Any]], *, at: dt.datetime, actor: str | None) -> None:
+    """Append many events in one insert (each: kind, instance_id, message, data; task and BPMN ids optional)."""
+    repos.add_history_rows(
+        [
+            {
+                "instance_id": e.get("instance_id"),
+                "task_id": e.get("task_id"),
+                "bpmn_id": e.get("bpmn_id"),
+                "kind": e["kind"],
+                "actor": actor,
+                "at": at,
+                "message": e.get("message", ""),
+                "data_json": json.dumps(e["data"], ensure_ascii=False, default=str)
+                if e.get("data") is not None
+                else None,
+            }
+            for e in events
+        ]
+    )
+
+
 def history_view(row: m.HistoryEvent) -> HistoryView:
     return HistoryView(
         id=row.id,
