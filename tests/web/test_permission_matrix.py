@@ -60,6 +60,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/login"): "AAAAAAA",
     ("POST", "/login"): "AAAAAAA",
     ("POST", "/logout"): "AAAAAAA",
+    # -- the modeler and the definitions list: process owners and admins ---------------------------------------
+    ("GET", "/definitions"): "RRRRARA",
+    ("GET", "/definitions/<key>/versions/<int:version>.bpmn"): "RRRRARA",
+    ("GET", "/modeler"): "RRRRARA",
+    ("GET", "/modeler/compare"): "RRRRARA",
+    ("POST", "/modeler/drafts"): "RRRRCRC",  # the page sends JSON; a form body is refused as input (422)
+    ("GET", "/modeler/drafts/<int:draft_id>.bpmn"): "RRRRHRH",
+    ("POST", "/modeler/drafts/<int:draft_id>/discard"): "RRRRHRH",
+    ("POST", "/modeler/publish"): "RRRRCRC",
+    ("POST", "/modeler/validate"): "RRRRCRC",
     ("GET", "/monitor"): "RRRARRA",
     ("GET", "/monitor/items"): "RRRARRA",
     ("POST", "/monitor/urge"): "RRRARRA",
@@ -123,6 +133,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/definitions"): "RRRRARA",  # process owners and admins publish diagrams
     ("GET", "/api/v1/definitions/<key>/versions/<int:version>"): "RAAAAAA",
     ("GET", "/api/v1/definitions/<key>/versions/<int:version>/xml"): "RAAAAAA",
+    # the modeler's API: process owners and admins; drafts are the caller's own (a made-up id is nobody's)
+    ("POST", "/api/v1/definitions/validate"): "RRRRARA",
+    ("GET", "/api/v1/drafts"): "RRRRARA",
+    ("POST", "/api/v1/drafts"): "RRRRARA",
+    ("GET", "/api/v1/drafts/<int:draft_id>"): "RRRRHRH",
+    ("PUT", "/api/v1/drafts/<int:draft_id>"): "RRRRHRH",
+    ("DELETE", "/api/v1/drafts/<int:draft_id>"): "RRRRHRH",
+    ("POST", "/api/v1/drafts/<int:draft_id>/publish"): "RRRRHRH",
     ("GET", "/api/v1/documents/<int:document_id>"): "RAAAAAA",
     ("GET", "/api/v1/instances"): "RAAAAAA",
     # any signed-in person may start a process (no start rule in the design yet)
@@ -274,6 +292,7 @@ def concrete_url(rule: str, seed: Seed) -> str:
         "/api/v1/kpis/export.csv": "period=2026-11",
         "/api/v1/kpis/export.xlsx": "period=2026-11",
         "/api/v1/kpis/scores": "period=2026-11",
+        "/modeler/compare": "key=audit_case&a=1&b=1",
     }
     return url + ("?" + queries[rule] if rule in queries else "")
 
@@ -351,6 +370,10 @@ def body(method: str, rule: str, seed: Seed) -> dict[str, Any]:
         ("PATCH", "/api/v1/users/<username>"): {"roles": ["handler", "reviewer"]},
         ("POST", "/api/v1/users/<username>/password"): {"password": "matrix-password-2"},
         ("POST", "/api/v1/tokens"): {"username": "h_xi1", "name": "矩阵"},
+        ("POST", "/api/v1/definitions/validate"): {"xml": linear_process("probe_mx", lane="handler")},
+        ("POST", "/api/v1/drafts"): {"xml": linear_process("probe_mx", lane="handler"), "name": "矩阵草稿"},
+        ("PUT", "/api/v1/drafts/<int:draft_id>"): {"xml": linear_process("probe_mx", lane="handler"), "name": "矩阵"},
+        ("POST", "/api/v1/drafts/<int:draft_id>/publish"): {"comment": "矩阵"},
     }
     form_bodies: dict[tuple[str, str], Any] = {
         ("POST", "/login"): {"username": "nobody", "password": "wrong-password"},
