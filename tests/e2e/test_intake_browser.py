@@ -3,19 +3,14 @@ progress bar worked by the page itself (the server's scheduler is off) and the b
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, _free_port
+from tests.e2e.conftest import serving
 
 pytestmark = pytest.mark.slow
 PASSWORD = "demo-password"
@@ -47,47 +42,8 @@ def intake_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) 
         publish_topic(engine, build_org(engine), TOPIC)
     finally:
         engine.dispose()
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITLOOP_")}
-    env.update(
-        AUDITLOOP_DATABASE_URL=url,
-        AUDITLOOP_DOCUMENTS_DIR=documents,
-        AUDITLOOP_SECRET_KEY="browser-test",
-        AUDITLOOP_SCHEDULER="off",
-    )
-    exe = Path(sys.executable).parent / "auditloop"
-    command = [str(exe)] if exe.exists() else [sys.executable, "-c", "from cli import main; main()"]
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the server did not answer within 20 s:\n{log.read_text()[-3000:]}")
-                time.sleep(0.1)
+    with serving(url, documents, folder) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def test_an_auditor_uploads_maps_checks_and_sends_a_csv(browser: Any, intake_server: str, screenshots: Path):
