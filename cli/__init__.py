@@ -156,6 +156,7 @@ def user_add(name: str, roles: tuple[str, ...], unit: str | None, password_stdin
             password=password,
             display_name=display_name,
             now=engine.now(),
+            actor=CLI_ACTOR,
         )
     except EngineError as exc:
         raise click.ClickException(exc.message) from None
@@ -208,7 +209,7 @@ def token_create(name: str, label: str) -> None:
     engine = _engine()
     upgrade_database(engine)
     try:
-        click.echo(users.create_token(engine.uow(), username=name, now=engine.now(), name=label))
+        click.echo(users.create_token(engine.uow(), username=name, now=engine.now(), name=label, actor=CLI_ACTOR))
     except EngineError as exc:
         raise click.ClickException(exc.message) from None
 

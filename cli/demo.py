@@ -102,8 +102,9 @@ def load_demo(engine: Engine, root: Path, echo: Callable[[str], None] = click.ec
     for number in range(30):
         station = stations[number % len(stations)][0]
         handler = next(p[0] for p in PEOPLE if p[3] == station)
-        age_days = rng.randint(0, 20)
         stage = (number + number // len(stations)) % 6  # every station sees several stages
+        # Later stages took days to reach: start them early enough that no step lies in the future.
+        age_days = rng.randint(0, 20) + STAGE_SPAN_DAYS[stage]
         _drive_case(
             engine,
             people,
@@ -186,6 +187,10 @@ def _attach(engine: Engine, instance_id: str, step: str, doc_type: str, actor: A
         actor=actor,
         now=at,
     )
+
+
+# Days the steps of _drive_case take to reach each stage (at most; rounded up).
+STAGE_SPAN_DAYS = (0, 1, 2, 2, 4, 5)
 
 
 def _drive_case(

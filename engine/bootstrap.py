@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from engine.bpmn import scripting
 from engine.config import Settings
 from engine.connectors.mail import LogMailer, Mailer, SmtpMailer
 from engine.persistence.database import create_db_engine, create_schema, create_session_factory
 from engine.persistence.file_store import FileStore
+from engine.persistence.secret_box import SecretBox
 from engine.persistence.unit_of_work import UnitOfWork
 
 
@@ -25,6 +29,7 @@ class Engine:
     clock: Callable[[], dt.datetime] = field(default=utc_now)
 
     def __post_init__(self) -> None:
+        scripting.set_time_limit(self.settings.script_time_limit_s)
         self.db = create_db_engine(self.settings.database_url)
         self._sessions = create_session_factory(self.db)
         self.file_store = FileStore(self.settings.documents_dir)
@@ -37,6 +42,13 @@ class Engine:
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         """A fresh unit of work: one transaction for one service call."""
         return UnitOfWork(self._sessions, readonly=readonly)
+
+    @functools.cached_property
+    def secret_box(self) -> SecretBox:
+        """Seals SQL source URLs: under AUDITLOOP_SECRET_KEY, else under a key file made beside the documents."""
+        if self.settings.secret_key:
+            return SecretBox(self.settings.secret_key)
+        return SecretBox.from_key_file(Path(self.settings.documents_dir).parent / "source.key")
 
     def now(self) -> dt.datetime:
         return self.clock()

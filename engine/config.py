@@ -23,6 +23,7 @@ class Settings:
     smtp_port: int = 25
     smtp_sender: str = "auditloop@localhost"
     digest_hour: int = 8  # local hour of the daily digest
+    script_time_limit_s: float = 2.0  # a script or expression running longer is stopped (the step fails)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -44,4 +45,5 @@ class Settings:
             smtp_host=env.get("AUDITLOOP_SMTP_HOST") or None,
             smtp_port=int(env.get("AUDITLOOP_SMTP_PORT", base.smtp_port)),
             smtp_sender=env.get("AUDITLOOP_SMTP_SENDER", base.smtp_sender),
+            script_time_limit_s=float(env.get("AUDITLOOP_SCRIPT_TIME_LIMIT_S", base.script_time_limit_s)),
         )

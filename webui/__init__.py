@@ -30,12 +30,16 @@ def app_engine() -> Engine:
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
     """A Flask app bound to an engine (built from settings or the AUDITLOOP_* environment)."""
+    from webui.admin import bp as admin_bp
     from webui.api import bp as api_bp
     from webui.auth import REMEMBER_DAYS, load_signed_in_user, select_locale, signed_in_user
     from webui.auth import bp as auth_bp
     from webui.errors import register_error_handlers
     from webui.evaluation import bp as evaluation_bp
     from webui.inbox import bp as inbox_bp
+    from webui.instances import bp as instances_bp
+    from webui.intake import bp as intake_bp
+    from webui.modeler import bp as modeler_bp
     from webui.monitor import bp as monitor_bp
     from webui.tasks import bp as tasks_bp
 
@@ -65,10 +69,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with the session cookie
     Babel(app, locale_selector=select_locale)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(evaluation_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(instances_bp)
+    app.register_blueprint(modeler_bp)
+    app.register_blueprint(intake_bp)
     app.register_blueprint(monitor_bp)
     app.register_blueprint(tasks_bp)
     register_error_handlers(app)

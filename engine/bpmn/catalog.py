@@ -1009,3 +1009,59 @@ def _assemble(
     if problems.items:
         raise InvalidProcessError(problems.items)
     return compiled
+
+
+# --- advice for the modeler ----------------------------------------------------------------------------------------
+
+
+def process_ids(content: bytes) -> list[str]:
+    """The executable process ids of a BPMN file, or [] when it cannot be read (compile says why)."""
+    try:
+        root = etree.fromstring(content, _secure_parser())
+    except etree.XMLSyntaxError:
+        return []
+    return [
+        p.get("id")
+        for p in root.xpath("./bpmn:process", namespaces=NS)
+        if p.get("id") and p.get("isExecutable", "true") == "true"
+    ]
+
+
+def advise(
+    sources: Sequence[SourceFile], compiled: Sequence[CompiledProcess], *, known_forms: Iterable[str]
+) -> list[Problem]:
+    """What deploy accepts but a process owner most likely did not mean: human tasks with no role or an unknown form."""
+    forms = set(known_forms)
+    lines: dict[str, dict[str, int]] = {}
+    for source in sources:
+        try:
+            root = etree.fromstring(source.content, _secure_parser())
+        except etree.XMLSyntaxError:
+            continue
+        lines[source.name] = {e.get("id"): e.sourceline for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+    advice: list[Problem] = []
+    for process in compiled:
+        where = lines.get(process.source_name, {})
+        for task in process.human_tasks.values():
+            line = where.get(task.bpmn_id)
+            if not task.lane:
+                advice.append(
+                    Problem(
+                        f"The task '{task.name}' has no role: anyone in the unit may work it. Put it in a lane "
+                        "named after a role or set its Role.",
+                        process.source_name,
+                        line,
+                        task.bpmn_id,
+                    )
+                )
+            if task.form and task.form not in forms:
+                advice.append(
+                    Problem(
+                        f"The task '{task.name}' uses the form '{task.form}', which no published version has: "
+                        "it will open without a form. Deploy the form with `auditloop deploy` first.",
+                        process.source_name,
+                        line,
+                        task.bpmn_id,
+                    )
+                )
+    return advice

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.util import task as bpmn_task_util
 from SpiffWorkflow.util import task as task_util
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import serializer
+from engine.bpmn import serializer, version_moves
 from engine.bpmn.clock import engine_time
 from engine.bpmn.errors import script_error
 from engine.bpmn.scripting import script_engine
@@ -75,6 +75,28 @@ class WaitingTimer:
     bpmn_id: str
     due_at: dt.datetime
     attached_to: str | None  # the task id of the activity a boundary timer sits on
+
+
+@dataclass(frozen=True)
+class ElementState:
+    """Where an element of the diagram stands: completed, active, waiting (timer, message, join) or error."""
+
+    bpmn_id: str
+    state: str
+    process: str  # the process the element belongs to: the instance's own or a called one
+    waits_for: str | None = None  # timer or message, for waiting events
+
+
+@dataclass(frozen=True)
+class CalledProcess:
+    """A called process run inside this instance by a call activity (or an embedded sub-process)."""
+
+    activity: str  # the bpmn id of the calling element
+    process: str
+    status: str  # running or completed
+
+
+_STATE_RANK = {"completed": 0, "waiting": 1, "active": 2, "error": 3}
 
 
 @dataclass(frozen=True)
@@ -225,6 +247,40 @@ class ProcessRun:
             found.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, due_at, _attached_to(task)))
         return found
 
+    def element_states(self) -> list[ElementState]:
+        """Each diagram element the instance has reached, by its most telling state (error > active > waiting)."""
+        found: dict[tuple[str, str], ElementState] = {}
+        # ANY_MASK: a plain COMPLETED filter misses finished tasks under unfinished parents (§7.2).
+        for task in self._wf.get_tasks(state=TaskState.ANY_MASK):
+            spec = task.task_spec
+            state = _element_state(task.state)
+            if spec.bpmn_id is None or state is None:
+                continue
+            waits_for = _waits_for(spec) if state == "waiting" else None
+            element = ElementState(spec.bpmn_id, state, task.workflow.spec.name, waits_for)
+            key = (element.process, element.bpmn_id)
+            if key not in found or _STATE_RANK[state] > _STATE_RANK[found[key].state]:
+                found[key] = element
+        return sorted(found.values(), key=lambda e: (e.process != self._wf.spec.name, e.process, e.bpmn_id))
+
+    def called_processes(self) -> list[CalledProcess]:
+        """The processes this instance has called so far, running or finished."""
+        called = []
+        for task_id, sub in self._wf.subprocesses.items():
+            caller = self._wf.get_task_from_id(task_id)
+            activity = caller.task_spec.bpmn_id if caller is not None else None
+            status = "completed" if sub.is_completed() else "running"
+            called.append(CalledProcess(activity or "", sub.spec.name, status))
+        return sorted(called, key=lambda c: (c.activity, c.process))
+
+    def move_obstacles(self, target: serializer.SpecBundle) -> list[version_moves.Obstacle]:
+        """Why this instance cannot move onto `target`'s version (empty when it can)."""
+        return version_moves.obstacles(self._wf, target)
+
+    def moved_to(self, target: serializer.SpecBundle, *, now: dt.datetime) -> ProcessRun:
+        """This instance on `target`'s version: open steps keep their ids, armed timers their due times."""
+        return ProcessRun(version_moves.moved(self._wf, target, now=now))
+
     def waiting_messages(self) -> list[str]:
         """Names of the messages this instance waits for."""
         return sorted({d.name for d in self._waiting_definitions() if isinstance(d, MessageEventDefinition)})
@@ -282,6 +338,28 @@ class ProcessRun:
         if any(isinstance(d, TimerEventDefinition) for d in defs) and not getattr(task.task_spec, "is_throwing", False):
             spec = task.task_spec
             self.events.append(EngineEvent("timer_fired", spec.bpmn_id, spec.bpmn_name or spec.bpmn_id))
+
+
+def _element_state(state: int) -> str | None:
+    if state == TaskState.ERROR:
+        return "error"
+    if state & (TaskState.READY | TaskState.STARTED):
+        return "active"
+    if state == TaskState.WAITING:
+        return "waiting"
+    if state == TaskState.COMPLETED:
+        return "completed"
+    return None  # predicted or cancelled branches are not where the instance has been
+
+
+def _waits_for(spec: Any) -> str | None:
+    definition = getattr(spec, "event_definition", None)
+    defs = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+    if any(isinstance(d, TimerEventDefinition) for d in defs):
+        return "timer"
+    if any(isinstance(d, MessageEventDefinition) for d in defs):
+        return "message"
+    return None
 
 
 def _attached_to(task: Any) -> str | None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import functools
 import operator
-from collections.abc import Callable, Mapping
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from types import FrameType
 from typing import Any
 
 from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
@@ -143,10 +147,61 @@ def days_between(start: Any, end: Any) -> int:
 register_helper("days_between", days_between)
 
 
+# Scripts and expressions are compiled under this file name, so the time budget can tell their frames apart.
+SCRIPT_FILENAME = "<auditloop script>"
+_LINES_PER_CLOCK_CHECK = 1000
+_time_limit_s = 2.0
+
+
+class ScriptTimeLimitError(RuntimeError):
+    """A script or expression ran longer than the configured time limit and was stopped."""
+
+
+def set_time_limit(seconds: float) -> None:
+    """How long one script or expression may run (AUDITLOOP_SCRIPT_TIME_LIMIT_S); set once at start-up."""
+    global _time_limit_s
+    if seconds <= 0:
+        raise ValueError("the script time limit must be a positive number of seconds")
+    _time_limit_s = seconds
+
+
+@contextlib.contextmanager
+def _time_budget() -> Iterator[None]:
+    """Trace only the script's own frames and stop them once the budget is spent.
+
+    A `while True:` in a diagram would otherwise hold a web worker and the instance's lock for ever. The clock is
+    read every thousand lines, so ordinary scripts pay little; a single long C call (one huge `sorted`) is not
+    interrupted, which RestrictedPython's limited `range` and the task-data size keep small.
+    """
+    limit_s = _time_limit_s
+    deadline = time.monotonic() + limit_s
+    lines = 0
+
+    def local(frame: FrameType, event: str, arg: Any) -> Any:
+        nonlocal lines
+        lines += 1
+        if lines % _LINES_PER_CLOCK_CHECK == 0 and time.monotonic() > deadline:
+            raise ScriptTimeLimitError(f"the script ran longer than its limit of {limit_s:g} s and was stopped")
+        return local
+
+    def enter(frame: FrameType, event: str, arg: Any) -> Any:
+        return local if frame.f_code.co_filename == SCRIPT_FILENAME else None
+
+    previous = sys.gettrace()
+    sys.settrace(enter)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
 @functools.lru_cache(maxsize=2048)
 def _compile(mode: str, source: str) -> Any:
     # Code objects are immutable, so caching them per source text is safe and saves a compile per evaluation.
-    result = compile_restricted_eval(source) if mode == "eval" else compile_restricted_exec(source)
+    if mode == "eval":
+        result = compile_restricted_eval(source, filename=SCRIPT_FILENAME)
+    else:
+        result = compile_restricted_exec(source, filename=SCRIPT_FILENAME)
     if result.errors:
         raise RestrictedCodeError("Restricted code rejected: " + "; ".join(result.errors))
     return result.code
@@ -167,7 +222,8 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
         code = _compile("eval", expression)
         namespace = {**self.globals, **(external_context or {}), **context, **_GUARDS}
-        return eval(code, namespace)  # noqa: S307 - compiled by RestrictedPython, guarded namespace
+        with _time_budget():
+            return eval(code, namespace)  # noqa: S307 - compiled by RestrictedPython, guarded namespace
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         code = _compile("exec", script)
@@ -175,7 +231,8 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         injected = {**self.globals, **(external_context or {}), **_GUARDS}
         context.update(injected)
         try:
-            exec(code, context)  # noqa: S102 - compiled by RestrictedPython, guarded namespace
+            with _time_budget():
+                exec(code, context)  # noqa: S102 - compiled by RestrictedPython, guarded namespace
         finally:
             for key in list(context):
                 if key in injected or callable(context[key]):

@@ -57,6 +57,11 @@ class SpecBundle:
     subprocess_specs: dict[str, Any]
 
 
+def registry() -> Any:
+    """The converter registry (SpiffWorkflow's spec comparison serializes specs with it)."""
+    return _SERIALIZER.registry
+
+
 def dump_spec(key: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, Any]) -> str:
     """The JSON stored once per definition version."""
     return json.dumps(

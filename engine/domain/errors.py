@@ -95,3 +95,9 @@ class ScriptError(EngineError):
         super().__init__(message, {"task_id": task_id, "bpmn_id": bpmn_id})
         self.task_id = task_id
         self.bpmn_id = bpmn_id
+
+
+class SourceError(EngineError):
+    """A topic's SQL source could not be read (connection, refused statement, timeout, too many rows)."""
+
+    code = "source_error"

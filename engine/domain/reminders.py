@@ -11,6 +11,7 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "pending_dossier_transfer": ("待移交卷宗", "Pending dossier transfer"),
     "contract_warning": ("合同预警", "Contract warning"),
     "time_limit_warning": ("业扩时限预警", "Time-limit warning"),
+    "anomaly_warning": ("异常预警", "Anomaly warning"),
 }
 RED_REPEAT = dt.timedelta(hours=24)  # while red, the responsible person is reminded again every 24 hours
 DEFAULT_ESCALATE_AFTER = dt.timedelta(hours=48)  # overdue this long: the supervisor is told too

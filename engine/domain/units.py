@@ -27,3 +27,18 @@ def child_level(parent_level: str | None) -> str | None:
         return LEVELS[0]
     index = LEVELS.index(parent_level)
     return LEVELS[index + 1] if index + 1 < len(LEVELS) else None
+
+
+def depths_below(parents: Iterable[tuple[str, str | None]], root: str) -> dict[str, int]:
+    """Every unit of `root`'s subtree with how many levels below `root` it lies (root itself: 0)."""
+    children: dict[str | None, list[str]] = {}
+    for code, parent in parents:
+        children.setdefault(parent, []).append(code)
+    depths, stack = {root: 0}, [root]
+    while stack:
+        code = stack.pop()
+        for child in children.get(code, []):
+            if child not in depths:
+                depths[child] = depths[code] + 1
+                stack.append(child)
+    return depths

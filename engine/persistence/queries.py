@@ -355,7 +355,7 @@ def _board_query(
 ) -> Select[Any]:
     """Open tasks in `units`, of cases under `topic` / at `risk_level`, begun in [since, until) where given."""
     # 'open' written inline, not bound: SQLite then knows the partial indexes on open tasks answer the WHERE
-    # by themselves and reads ix_human_tasks_open_board alone (bench B10).
+    # by themselves and reads ix_human_tasks_open_board alone (bench B11).
     query = select_from.where(H.state == literal_column("'open'"))
     if units is not None:
         query = query.where(H.unit_code.in_(sorted(units)))
@@ -387,7 +387,7 @@ def board_counts(
         )
     else:
         # Grouped by the bare column (no task without one is lost: None becomes "" below), so that SQLite reads
-        # the open tasks in the order of ix_human_tasks_open_board, from the index alone (bench B10).
+        # the open tasks in the order of ix_human_tasks_open_board, from the index alone (bench B11).
         key = {"unit": H.unit_code, "step": H.bpmn_id, "person": H.assignee}[group_by]
         label = func.min(H.name) if group_by == "step" else key
         base = select(key, label, H.time_state, func.count()).select_from(H)
@@ -427,8 +427,107 @@ def board_items(
     if time_state is not None:
         query = query.where(H.time_state == time_state)
     # The count reads the index alone; with one time state the rank is constant, so the page follows
-    # ix_human_tasks_open_time (time state, due) instead of sorting every open task (bench B10).
+    # ix_human_tasks_open_time (time state, due) instead of sorting every open task (bench B11).
     total = session.scalar(query.with_only_columns(func.count())) or 0
     order = (H.due_at, H.id) if time_state is not None else (_STATE_RANK, H.due_at, H.id)
     rows = session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
+    return list(rows), int(total)
+
+
+def version_instance_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Instances per definition version and status, counted by the database."""
+    P = m.ProcessInstance
+    rows = session.execute(
+        select(P.definition_version_id, P.status, func.count()).group_by(P.definition_version_id, P.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for version_id, status, count in rows:
+        counts.setdefault(version_id, {})[status] = count
+    return counts
+
+
+def users_matching(
+    session: Session,
+    *,
+    q: str | None,
+    unit_code: str | None,
+    role: str | None,
+    is_active: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[m.User], int]:
+    """Users whose username, display name or email contains `q`, in a unit or role, by username."""
+    query = select(m.User)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                m.User.username.ilike(pattern, escape="\\"),
+                m.User.display_name.ilike(pattern, escape="\\"),
+                m.User.email.ilike(pattern, escape="\\"),
+            )
+        )
+    if unit_code:
+        query = query.where(m.User.unit_code == unit_code)
+    if role:
+        query = query.where(m.User.id.in_(select(m.UserRole.user_id).where(m.UserRole.role == role)))
+    if is_active is not None:
+        query = query.where(m.User.is_active.is_(is_active))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(m.User.username).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+ADMIN_KIND_PREFIX = "admin."
+
+
+def admin_events(
+    session: Session,
+    *,
+    actor: str | None,
+    kind: str | None,
+    subject: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[m.HistoryEvent], int]:
+    """Admin changes (kinds admin.*), newest first; `kind` may be a whole kind or a prefix like admin.user."""
+    H_ = m.HistoryEvent
+    query = select(H_).where(H_.kind.startswith(ADMIN_KIND_PREFIX, autoescape=True))
+    if actor:
+        query = query.where(H_.actor == actor)
+    if kind:
+        query = query.where(or_(H_.kind == kind, H_.kind.startswith(kind.rstrip(".") + ".", autoescape=True)))
+    if subject:
+        query = query.where(H_.subject == subject)
+    if since is not None:
+        query = query.where(H_.at >= since)
+    if until is not None:
+        query = query.where(H_.at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(H_.at.desc(), H_.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def anomaly_rejections(session: Session, batch_id: int, *, limit: int) -> list[m.AnomalyRejection]:
+    return list(
+        session.scalars(
+            select(m.AnomalyRejection)
+            .where(m.AnomalyRejection.batch_id == batch_id)
+            .order_by(m.AnomalyRejection.row_no)
+            .limit(limit)
+        )
+    )
+
+
+def anomaly_batches(
+    session: Session, *, topic_code: str | None, limit: int, offset: int
+) -> tuple[list[m.AnomalyBatch], int]:
+    """A page of batches, newest first, and how many there are."""
+    query = select(m.AnomalyBatch)
+    if topic_code is not None:
+        query = query.where(m.AnomalyBatch.topic_code == topic_code)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(m.AnomalyBatch.id.desc()).limit(limit).offset(offset))
     return list(rows), int(total)

@@ -6,12 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.persistence import models as m
+from engine.persistence.base import Base
 
 
 class Repositories:
@@ -19,6 +20,7 @@ class Repositories:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._rules: dict[tuple[str, str], m.TimeLimitRule | None] = {}
 
     def add(self, row: object) -> None:
         self.session.add(row)
@@ -57,6 +59,40 @@ class Repositories:
 
     def unit_parents(self) -> list[tuple[str, str | None]]:
         return [(c, p) for c, p in self.session.execute(select(m.Unit.code, m.Unit.parent_code)).tuples()]
+
+    def user_roles_by_id(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {i: [] for i in user_ids}
+        rows = self.session.execute(
+            select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(list(user_ids)))
+        )
+        for user_id, role in rows.tuples():
+            found[user_id].append(role)
+        return {i: sorted(r) for i, r in found.items()}
+
+    def set_user_roles(self, user_id: int, roles: Sequence[str]) -> None:
+        self.session.execute(delete(m.UserRole).where(m.UserRole.user_id == user_id))
+        for role in sorted(set(roles)):
+            self.session.add(m.UserRole(user_id=user_id, role=role))
+
+    def role_holders(self) -> list[tuple[str, str]]:
+        """(role, username) of every active user, by role then name."""
+        query = (
+            select(m.UserRole.role, m.User.username)
+            .join(m.User, m.User.id == m.UserRole.user_id)
+            .where(m.User.is_active.is_(True))
+            .order_by(m.UserRole.role, m.User.username)
+        )
+        return [(r, u) for r, u in self.session.execute(query).tuples()]
+
+    def api_token(self, token_id: int) -> m.ApiToken | None:
+        return self.session.get(m.ApiToken, token_id)
+
+    def api_tokens(self, user_id: int | None = None) -> list[tuple[m.ApiToken, str]]:
+        """Tokens (newest first) with their user's name."""
+        query = select(m.ApiToken, m.User.username).join(m.User, m.User.id == m.ApiToken.user_id)
+        if user_id is not None:
+            query = query.where(m.ApiToken.user_id == user_id)
+        return [(t, u) for t, u in self.session.execute(query.order_by(m.ApiToken.id.desc())).tuples()]
 
     def users_in_role(self, role: str, unit_code: str | None = None) -> list[m.User]:
         query = select(m.User).join(m.UserRole).where(m.UserRole.role == role, m.User.is_active.is_(True))
@@ -102,6 +138,16 @@ class Repositories:
             )
         ).all()
 
+    def drafts_of(self, owner: str) -> Sequence[m.DefinitionDraft]:
+        query = select(m.DefinitionDraft).where(m.DefinitionDraft.owner == owner)
+        return self.session.scalars(query.order_by(m.DefinitionDraft.updated_at.desc(), m.DefinitionDraft.id)).all()
+
+    def draft(self, draft_id: int) -> m.DefinitionDraft | None:
+        return self.session.get(m.DefinitionDraft, draft_id)
+
+    def delete_draft(self, row: m.DefinitionDraft) -> None:
+        self.session.delete(row)
+
     def latest_decision_files(self) -> Sequence[m.DecisionFile]:
         newest = select(func.max(m.DecisionFile.id)).group_by(m.DecisionFile.name)
         return self.session.scalars(select(m.DecisionFile).where(m.DecisionFile.id.in_(newest))).all()
@@ -113,6 +159,24 @@ class Repositories:
         if for_update:
             query = query.with_for_update()
         return self.session.scalar(query)
+
+    def instance_ids_on_version(
+        self,
+        version_id: int,
+        *,
+        statuses: Sequence[str],
+        unit_codes: Sequence[str] | None = None,
+        topic_code: str | None = None,
+        limit: int = 500,
+    ) -> list[str]:
+        """Ids of a version's instances in these statuses, optionally within units or under an audit topic."""
+        P = m.ProcessInstance
+        query = select(P.id).where(P.definition_version_id == version_id, P.status.in_(list(statuses)))
+        if unit_codes is not None:
+            query = query.where(P.unit_code.in_(sorted(unit_codes)))
+        if topic_code is not None:
+            query = query.where(P.id.in_(select(m.Case.instance_id).where(m.Case.topic_code == topic_code)))
+        return list(self.session.scalars(query.order_by(P.created_at, P.id).limit(limit)))
 
     def instances_waiting_for(self, message_name: str, business_key: str | None) -> list[str]:
         query = select(m.MessageWait.instance_id).where(m.MessageWait.message_name == message_name)
@@ -208,6 +272,18 @@ class Repositories:
     def active_topics(self, code: str) -> list[m.Topic]:
         return list(self.session.scalars(select(m.Topic).where(m.Topic.code == code, m.Topic.status == "active")))
 
+    # -- browser uploads of anomalies ----------------------------------------------------------------------
+
+    def anomaly_upload(self, upload_id: int) -> m.AnomalyUpload | None:
+        return self.session.get(m.AnomalyUpload, upload_id)
+
+    def upload_mapping(self, topic_code: str) -> m.UploadMapping | None:
+        return self.session.get(m.UploadMapping, topic_code)
+
+    def drop_uploads_before(self, moment: dt.datetime) -> None:
+        """Uploads older than `moment` (sent or not): their batches keep everything that counts."""
+        self.session.execute(delete(m.AnomalyUpload).where(m.AnomalyUpload.uploaded_at < moment))
+
     def rectification_round(self, case_id: int, round_no: int) -> m.RectificationRound | None:
         return self.session.scalar(
             select(m.RectificationRound).where(
@@ -279,7 +355,9 @@ class Repositories:
     # -- deadlines and reminders ---------------------------------------------------------------------------
 
     def time_limit_rule(self, process_key: str, step: str) -> m.TimeLimitRule | None:
-        """The rule for this step, else the process-wide ("*") rule."""
+        """The rule for this step, else the process-wide ("*") rule (remembered for this transaction)."""
+        if (process_key, step) in self._rules:
+            return self._rules[(process_key, step)]
         rules = {
             r.step: r
             for r in self.session.scalars(
@@ -288,7 +366,8 @@ class Repositories:
                 )
             )
         }
-        return rules.get(step) or rules.get("*")
+        found = self._rules[(process_key, step)] = rules.get(step) or rules.get("*")
+        return found
 
     def time_limit_rules(self) -> list[m.TimeLimitRule]:
         return list(
@@ -398,6 +477,156 @@ class Repositories:
 
     def contracts_expiring_by(self, day: dt.date) -> list[m.Contract]:
         return list(self.session.scalars(select(m.Contract).where(m.Contract.expires_on <= day)))
+
+    # -- anomaly intake ------------------------------------------------------------------------------------
+
+    def topic_intake(self, topic_code: str) -> m.TopicIntake | None:
+        return self.session.get(m.TopicIntake, topic_code)
+
+    def anomaly_batch(self, batch_id: int, *, for_update: bool = False) -> m.AnomalyBatch | None:
+        query = select(m.AnomalyBatch).where(m.AnomalyBatch.id == batch_id)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def stage_rows(self, batch_id: int, items_json: list[str]) -> None:
+        """Store a batch's rows as sent, numbered from 1 (executemany: one statement, batched by the driver)."""
+        self.session.execute(
+            insert(Base.metadata.tables["anomaly_staged_rows"]),
+            [{"batch_id": batch_id, "row_no": n, "item_json": j} for n, j in enumerate(items_json, start=1)],
+        )
+
+    def staged_rows(self, batch_id: int, first_row: int, limit: int) -> list[tuple[int, str]]:
+        query = (
+            select(m.AnomalyStagedRow.row_no, m.AnomalyStagedRow.item_json)
+            .where(m.AnomalyStagedRow.batch_id == batch_id, m.AnomalyStagedRow.row_no >= first_row)
+            .order_by(m.AnomalyStagedRow.row_no)
+            .limit(limit)
+        )
+        return [(n, j) for n, j in self.session.execute(query).tuples()]
+
+    def drop_staged_rows(self, batch_id: int, before_row: int) -> None:
+        staged = Base.metadata.tables["anomaly_staged_rows"]  # Core: the rows were never loaded as objects
+        self.session.execute(delete(staged).where(staged.c.batch_id == batch_id, staged.c.row_no < before_row))
+
+    def claim_anomaly_batches(self, *, now: dt.datetime, owner: str, lease_s: float, limit: int) -> list[int]:
+        """Lease unfinished batches that are free, ran out of lease (a stopped worker's) or are the owner's own."""
+        b = m.AnomalyBatch
+        query = (
+            select(b)
+            .where(b.status.in_(("pending", "processing")))
+            .where(b.lease_until.is_(None) | (b.lease_until < now) | (b.lease_owner == owner))
+            .order_by(b.submitted_at)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        batches = list(self.session.scalars(query))
+        for batch in batches:
+            batch.lease_owner, batch.lease_until = owner, now + dt.timedelta(seconds=lease_s)
+        return [batch.id for batch in batches]
+
+    def known_external_ids(self, topic_code: str, external_ids: list[str]) -> set[str]:
+        return set(
+            self.session.scalars(
+                select(m.Anomaly.external_id).where(
+                    m.Anomaly.topic_code == topic_code, m.Anomaly.external_id.in_(external_ids)
+                )
+            )
+        )
+
+    def frozen_targets(self, topic_code: str, targets: list[str], now: dt.datetime) -> dict[str, dt.datetime]:
+        """White-listed targets among `targets` and the end of their freeze."""
+        rows = self.session.execute(
+            select(m.WhitelistEntry.target, func.max(m.WhitelistEntry.frozen_until))
+            .where(
+                m.WhitelistEntry.topic_code == topic_code,
+                m.WhitelistEntry.target.in_(targets),
+                m.WhitelistEntry.frozen_until > now,
+            )
+            .group_by(m.WhitelistEntry.target)
+        ).tuples()
+        return {target: until for target, until in rows}
+
+    def open_cases_by_target(self, topic_code: str, targets: list[str], closed: tuple[str, ...]) -> dict[str, int]:
+        """The oldest open case per target under a topic."""
+        rows = self.session.execute(
+            select(m.Case.target, func.min(m.Case.id))
+            .where(m.Case.topic_code == topic_code, m.Case.target.in_(targets), m.Case.status.not_in(closed))
+            .group_by(m.Case.target)
+        ).tuples()
+        return {target: case_id for target, case_id in rows}
+
+    def handlers_of_units(self, unit_codes: list[str]) -> dict[str, list[str]]:
+        rows = self.session.execute(
+            select(m.User.unit_code, m.User.username)
+            .join(m.UserRole)
+            .where(m.UserRole.role == "handler", m.User.is_active.is_(True), m.User.unit_code.in_(unit_codes))
+            .order_by(m.User.username)
+        ).tuples()
+        found: dict[str, list[str]] = {}
+        for unit, username in rows:
+            found.setdefault(str(unit), []).append(username)
+        return found
+
+    def open_task_counts(self, usernames: list[str]) -> dict[str, int]:
+        rows = self.session.execute(
+            select(m.HumanTask.assignee, func.count())
+            .where(m.HumanTask.state == "open", m.HumanTask.assignee.in_(usernames))
+            .group_by(m.HumanTask.assignee)
+        ).tuples()
+        return {str(name): int(count) for name, count in rows}
+
+    def add_anomalies(self, rows: list[dict[str, object]]) -> None:
+        if rows:  # a Core executemany: no ORM bookkeeping for rows nobody loads in this transaction
+            self.session.execute(insert(Base.metadata.tables["anomalies"]), rows)
+
+    def add_rejections(self, rows: list[dict[str, object]]) -> None:
+        if rows:
+            self.session.execute(insert(Base.metadata.tables["anomaly_rejections"]), rows)
+
+    def unit_heads(self) -> dict[str, str]:
+        """The head of every unit that has one (the first by name)."""
+        heads: dict[str, str] = {}
+        for user in self.users_in_role("unit_head"):
+            if user.unit_code is not None:
+                heads.setdefault(user.unit_code, user.username)
+        return heads
+
+    def add_history_rows(self, rows: list[dict[str, object]]) -> None:
+        if rows:
+            self.session.execute(insert(Base.metadata.tables["history_events"]), rows)
+
+    def case_instances(self, case_ids: list[int]) -> dict[int, str | None]:
+        rows = self.session.execute(select(m.Case.id, m.Case.instance_id).where(m.Case.id.in_(case_ids))).tuples()
+        return {case_id: instance_id for case_id, instance_id in rows}
+
+    def reserve_numbers(self, series: str, year: int, count: int) -> int:
+        """Reserve `count` consecutive numbers of a series; returns the first (one row lock for them all)."""
+        row = self.session.scalar(
+            select(m.NumberSequence)
+            .where(m.NumberSequence.series == series, m.NumberSequence.year == year)
+            .with_for_update()
+        )
+        if row is None:
+            row = m.NumberSequence(series=series, year=year, last=0)
+            self.session.add(row)
+        first = row.last + 1
+        row.last += count
+        self.session.flush()
+        return first
+
+    def unit_codes(self) -> set[str]:
+        return set(self.session.scalars(select(m.Unit.code)))
+
+    def due_sql_checks(self, now: dt.datetime) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(m.TopicIntake.topic_code)
+                .where(m.TopicIntake.sql_url_secret.is_not(None), m.TopicIntake.next_check_at <= now)
+                .order_by(m.TopicIntake.next_check_at)
+            )
+        )
 
     # -- history -------------------------------------------------------------------------------------------
 

@@ -6,13 +6,14 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
 from engine.bootstrap import Engine
 from engine.domain.errors import ConflictError, EngineError
 from engine.domain.views import SweepReport
-from engine.services import contracts, deadlines, reminders, snapshots, timers
+from engine.services import anomalies, contracts, deadlines, reminders, snapshots, timers
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ SNAPSHOT_CHECK_EVERY = dt.timedelta(hours=1)  # the month-end snapshot is due on
 _last_contract_sweep: dt.datetime | None = None
 _last_digest_day: dt.date | None = None
 _last_snapshot_check: dt.datetime | None = None
+ANOMALY_BUDGET_S = 10.0  # per tick: a 100k batch is worked over several ticks, the timers still fire between them
+ANOMALY_LEASE_S = 120.0
 
 
 def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport:
@@ -52,6 +55,8 @@ def tick(engine: Engine, *, owner: str = OWNER, batch: int = 200) -> SweepReport
     _sweep_contracts(engine)
     _send_digest(engine)
     freeze_month_end(engine)
+    _run_sql_checks(engine)
+    _work_anomaly_batches(engine, owner)
     return SweepReport(timers_fired=fired, time_states_changed=changed, errors=errors)
 
 
@@ -108,3 +113,44 @@ def freeze_month_end(engine: Engine, *, force: bool = False) -> str | None:
         return None
     log.info("KPI snapshot of %s frozen: %s figures", frozen.period, frozen.figures)
     return frozen.period
+
+
+def _run_sql_checks(engine: Engine) -> None:
+    """Topics whose SQL check is due: each check feeds a batch; a failing source is reported, never raised."""
+    try:
+        due = anomalies.due_sql_checks(engine.uow(readonly=True), now=engine.now())
+    except EngineError as exc:
+        log.warning("SQL checks: %s", exc)
+        return
+    for code in due:
+        try:
+            batch = anomalies.run_sql_check(engine.uow, topic_code=code, box=engine.secret_box, now=engine.now())
+            log.info(
+                "SQL check of %s: %s", code, f"batch {batch.id} with {batch.received} rows" if batch else "no batch"
+            )
+        except Exception:
+            log.exception("SQL check of %s failed unexpectedly", code)
+
+
+def _work_anomaly_batches(engine: Engine, owner: str, budget_s: float = ANOMALY_BUDGET_S) -> None:
+    """Claim unfinished anomaly batches (a stopped worker's too, once its lease ends) and work them in chunks."""
+    started = time.monotonic()
+    try:
+        claimed = anomalies.claim_batches(engine.uow(), now=engine.now(), owner=owner, lease_s=ANOMALY_LEASE_S)
+    except EngineError as exc:
+        log.warning("anomaly batches: %s", exc)
+        return
+    for batch_id in claimed:
+        left = budget_s - (time.monotonic() - started)
+        try:
+            if left <= 0:
+                anomalies.release_batch(engine.uow(), batch_id=batch_id, owner=owner)
+                continue
+            view = anomalies.work_batch(
+                engine.uow, batch_id=batch_id, owner=owner, clock=engine.now, budget_s=left, lease_s=ANOMALY_LEASE_S
+            )
+            log.info("anomaly batch %s: %s, %s of %s rows", view.id, view.status, view.processed, view.received)
+        except ConflictError:
+            log.info("anomaly batch %s: changed meanwhile; it is retried when its lease ends", batch_id)
+        except Exception:
+            log.exception("anomaly batch %s failed; it is retried when its lease ends", batch_id)

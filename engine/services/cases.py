@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from engine.domain.access import may_see_unit
 from engine.domain.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
@@ -12,7 +14,7 @@ from engine.persistence import queries
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
 from engine.services.documents import document_view
-from engine.services.instances import start_in_transaction
+from engine.services.instances import start_cases_in_transaction
 from engine.services.runs import instance_view
 
 CASE_PROCESS = "audit_case"
@@ -62,43 +64,107 @@ def raise_case(
                     {"fields": {"target": ["white-listed (frozen) under this topic"]}},
                 )
         number = repos.next_number("JC", now.year)
-        case = m.Case(
+        case, instance = open_case(
+            repos,
             case_no=f"JC-{now.year}-{number:06d}",
-            topic_id=topic.id if topic else None,
-            topic_code=topic_code,
-            kind=kind,
+            topic=topic,
             target=target,
             anomaly=anomaly.strip(),
-            source=source,
             risk_level=risk_level,
             unit_code=unit_code,
-            status="raised",
+            kind=kind,
+            source=source,
             created_by=actor.username,
+            now=now,
+        )
+        return _case_view(repos, case, with_instance=False, instance=instance)
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """What a case is opened with (the number is handed out by the caller)."""
+
+    case_no: str
+    target: str
+    anomaly: str
+    risk_level: int
+    unit_code: str
+    kind: str
+    source: str
+    handler: str | None = None
+    is_dispatched: bool = False
+
+
+def open_case(
+    repos: Repositories,
+    *,
+    case_no: str,
+    topic: m.Topic | None,
+    target: str,
+    anomaly: str,
+    risk_level: int,
+    unit_code: str,
+    kind: str,
+    source: str,
+    created_by: str,
+    now: dt.datetime,
+) -> tuple[m.Case, InstanceView]:
+    """Insert a checked case and start its audit_case process at dispatch, in the caller's transaction."""
+    new = NewCase(case_no, target, anomaly, risk_level, unit_code, kind, source)
+    case = open_cases(repos, cases=[new], topic=topic, created_by=created_by, now=now)[0]
+    found = repos.instance(case.instance_id or "")
+    assert found is not None
+    return case, instance_view(repos, found, with_history=False)
+
+
+def open_cases(
+    repos: Repositories, *, cases: list[NewCase], topic: m.Topic | None, created_by: str, now: dt.datetime
+) -> list[m.Case]:
+    """Insert checked cases and start their audit_case processes in the caller's transaction (a few flushes for
+    all of them); a dispatched case (unit and, if any, handler decided by a rule) starts straight at handling."""
+    version = repos.latest_version(CASE_PROCESS)
+    if version is None:
+        raise NotFoundError(f"no deployed definition {CASE_PROCESS}", {"fields": {"process_key": ["not deployed"]}})
+    rows = [
+        m.Case(
+            case_no=new.case_no,
+            topic_id=topic.id if topic else None,
+            topic_code=topic.code if topic else None,
+            kind=new.kind,
+            target=new.target,
+            anomaly=new.anomaly,
+            source=new.source,
+            risk_level=new.risk_level,
+            unit_code=new.unit_code,
+            handler=new.handler if new.is_dispatched else None,
+            status="raised",
+            created_by=created_by,
             created_at=now,
             updated_at=now,
         )
-        repos.add(case)
-        repos.flush()
-        data = {
+        for new in cases
+    ]
+    repos.session.add_all(rows)
+    repos.flush()  # the case ids go into the process data
+    starts: list[tuple[m.Case, dict[str, Any]]] = []
+    for case, new in zip(rows, cases, strict=True):
+        data: dict[str, Any] = {
             "case_id": case.id,
             "case_no": case.case_no,
-            "topic_code": topic_code or "",
-            "target": target,
+            "topic_code": case.topic_code or "",
+            "target": case.target,
             "anomaly": case.anomaly,
-            "risk_level": risk_level,
-            "unit": unit_code,
-            "raised_by": actor.username,
+            "risk_level": case.risk_level,
+            "unit": case.unit_code,
+            "raised_by": created_by,
         }
-        instance = start_in_transaction(
-            repos,
-            process_key=CASE_PROCESS,
-            data=data,
-            business_key=case.case_no,
-            actor=actor.username,
-            now=now,
-            before_save=lambda instance_id: setattr(case, "instance_id", instance_id),
-        )
-        return _case_view(repos, case, with_instance=False, instance=instance)
+        # The case process routes on it: straight to handling when intake dispatched by rule, else to dispatch.
+        data["is_dispatched"] = bool(new.is_dispatched)
+        if new.is_dispatched and new.handler:
+            data["handler"] = new.handler
+        starts.append((case, data))
+    start_cases_in_transaction(repos, version, cases=starts, actor=created_by, now=now)
+    return rows
 
 
 def _active_topic(repos: Repositories, code: str) -> m.Topic:

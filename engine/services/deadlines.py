@@ -197,11 +197,12 @@ def put_rule(
         repos.flush()
         history.record(
             repos,
-            kind="time_limit_rule_set",
+            kind="admin.rule.set",
             at=now,
             actor=actor.username,
             message=f"{process_key}/{step}",
             data={"before": before, "after": _rule_dict(rule)},
+            subject=f"rule:{process_key}/{step}",
         )
         return _rule_dict(rule)
 
@@ -251,17 +252,19 @@ def set_override(
         raise PermissionDeniedError("only admins may change the calendar")
     with uow as repos:
         row = next((r for r in repos.calendar_override_rows() if r.day == day), None)
+        before = {"is_workday": row.is_workday, "note": row.note} if row is not None else None
         if row is None:
             row = m.CalendarOverride(day=day)
             repos.add(row)
         row.is_workday, row.note, row.updated_by, row.updated_at = is_workday, note[:200], actor.username, now
         history.record(
             repos,
-            kind="calendar_override_set",
+            kind="admin.calendar.set",
             at=now,
             actor=actor.username,
             message=f"{day.isoformat()} {'working day' if is_workday else 'day off'}",
-            data={"note": note},
+            data={"before": before, "after": {"is_workday": is_workday, "note": row.note}},
+            subject=f"calendar:{day.isoformat()}",
         )
         return {"day": day.isoformat(), "is_workday": is_workday, "note": row.note}
 

@@ -10,10 +10,25 @@ from dataclasses import asdict
 from typing import Any
 
 from engine.bpmn import catalog, timers
-from engine.domain.errors import InvalidProcessError, NotFoundError, PermissionDeniedError, Problem
+from engine.domain.errors import (
+    InvalidProcessError,
+    NotFoundError,
+    PermissionDeniedError,
+    Problem,
+    ValidationError,
+)
 from engine.domain.forms import check_form_definition
-from engine.domain.views import Actor, DefinitionView, DeployResult, VersionView
+from engine.domain.views import (
+    Actor,
+    DefinitionSummary,
+    DefinitionView,
+    DeployResult,
+    ValidationReport,
+    VersionSummary,
+    VersionView,
+)
 from engine.persistence import models as m
+from engine.persistence import queries
 from engine.persistence.repositories import Repositories
 from engine.persistence.unit_of_work import UnitOfWork
 from engine.services import history, recorders
@@ -36,38 +51,63 @@ def deploy_definition(
         raise PermissionDeniedError("only process owners and admins may deploy diagrams")
     if not files:
         raise InvalidProcessError([Problem("no BPMN or DMN file was sent")])
-    forms = dict(forms or {})
+    sources = [catalog.SourceFile(name, content) for name, content in files]
+    with uow as repos:
+        return _deploy(repos, sources, dict(forms or {}), actor=actor, now=now, comment=comment, max_bytes=max_bytes)
+
+
+def _deploy(
+    repos: Repositories,
+    sources: Sequence[catalog.SourceFile],
+    forms: Mapping[str, Any],
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    comment: str,
+    max_bytes: int,
+) -> list[DeployResult]:
+    compiled = _compile(repos, sources, forms, actor=actor, max_bytes=max_bytes)
+    texts = {s.name: s.content.decode("utf-8") for s in sources}
+    results = [
+        _publish(repos, c, forms, source_xml=texts[c.source_name], actor=actor, now=now, comment=comment)
+        for c in compiled
+    ]
+    for source in sources:
+        if _is_dmn(source):
+            _store_decision(repos, source, actor=actor, now=now)
+    return results
+
+
+def _compile(
+    repos: Repositories,
+    sources: Sequence[catalog.SourceFile],
+    forms: Mapping[str, Any],
+    *,
+    actor: Actor,
+    max_bytes: int,
+) -> list[catalog.CompiledProcess]:
+    """Every check of a deploy (forms, diagram, recorders); InvalidProcessError lists all problems found."""
     form_problems = [
         Problem(p, file=f"{name}.json") for name, f in forms.items() for p in check_form_definition(name, f)
     ]
     if form_problems:
         raise InvalidProcessError(form_problems)
-    sources = [catalog.SourceFile(name, content) for name, content in files]
-    with uow as repos:
-        compiled = catalog.compile_definitions(
-            sources, library=_library(repos), allow_scripts=actor.is_admin, max_bytes=max_bytes
+    compiled = catalog.compile_definitions(
+        sources, library=_library(repos), allow_scripts=actor.is_admin, max_bytes=max_bytes
+    )
+    unknown = [
+        Problem(
+            f"record {t.record!r} is not a recorder this engine has ({', '.join(sorted(recorders.RECORDERS))})",
+            file=c.source_name,
+            element_id=t.bpmn_id,
         )
-        unknown = [
-            Problem(
-                f"record {t.record!r} is not a recorder this engine has ({', '.join(sorted(recorders.RECORDERS))})",
-                file=c.source_name,
-                element_id=t.bpmn_id,
-            )
-            for c in compiled
-            for t in c.human_tasks.values()
-            if t.record and not recorders.known(t.record)
-        ]
-        if unknown:
-            raise InvalidProcessError(unknown)
-        texts = {s.name: s.content.decode("utf-8") for s in sources}
-        results = [
-            _publish(repos, c, forms, source_xml=texts[c.source_name], actor=actor, now=now, comment=comment)
-            for c in compiled
-        ]
-        for source in sources:
-            if _is_dmn(source):
-                _store_decision(repos, source, actor=actor, now=now)
-        return results
+        for c in compiled
+        for t in c.human_tasks.values()
+        if t.record and not recorders.known(t.record)
+    ]
+    if unknown:
+        raise InvalidProcessError(unknown)
+    return compiled
 
 
 def _library(repos: Repositories) -> list[catalog.SourceFile]:
@@ -205,3 +245,106 @@ def version_view(row: m.DefinitionVersion) -> VersionView:
         comment=row.comment,
         start_timer=row.start_timer,
     )
+
+
+# -- the modeler -------------------------------------------------------------------------------------------------
+
+
+def require_modeler(actor: Actor) -> None:
+    """PermissionDeniedError unless the actor is a process owner or an admin."""
+    if not actor.roles & DEPLOYER_ROLES:
+        raise PermissionDeniedError("only process owners and admins may use the modeler")
+
+
+def _diagram_source(repos: Repositories, xml: str, file_name: str | None) -> catalog.SourceFile:
+    """The diagram as a deploy file; unnamed, it takes the file name its process was last published under."""
+    if not xml.strip():
+        raise ValidationError({"xml": ["the diagram is empty"]})
+    content = xml.encode("utf-8")
+    name = (file_name or "").strip().rsplit("/", 1)[-1]
+    if not name.lower().endswith(".bpmn"):
+        keys = catalog.process_ids(content)
+        latest = repos.latest_version(keys[0]) if keys else None
+        name = latest.source_name if latest is not None else f"{keys[0] if keys else 'diagram'}.bpmn"
+    return catalog.SourceFile(name, content)
+
+
+def _published_forms(repos: Repositories) -> dict[str, Any]:
+    """Every form the latest versions carry: a diagram edited in the modeler keeps using the forms already deployed."""
+    forms: dict[str, Any] = {}
+    for row in repos.latest_versions():
+        forms.update(json.loads(row.forms_json or "{}"))
+    return forms
+
+
+def validate_diagram(
+    uow: UnitOfWork, *, xml: str, file_name: str | None = None, actor: Actor, max_bytes: int = 2_000_000
+) -> ValidationReport:
+    """Run every check of a deploy as this actor without storing anything; problems name element, line and message."""
+    require_modeler(actor)
+    with uow as repos:
+        source = _diagram_source(repos, xml, file_name)
+        forms = _published_forms(repos)
+        try:
+            compiled = _compile(repos, [source], {}, actor=actor, max_bytes=max_bytes)
+        except InvalidProcessError as exc:
+            return ValidationReport(problems=tuple(exc.problems), warnings=(), processes=())
+    warnings = catalog.advise([source], compiled, known_forms=forms)
+    return ValidationReport(problems=(), warnings=tuple(warnings), processes=tuple(c.key for c in compiled))
+
+
+def publish_diagram(
+    uow: UnitOfWork,
+    *,
+    xml: str,
+    comment: str,
+    actor: Actor,
+    now: dt.datetime,
+    file_name: str | None = None,
+    draft_id: int | None = None,
+    max_bytes: int = 2_000_000,
+) -> list[DeployResult]:
+    """Publish a diagram from the modeler as new versions (with the deployed forms); its draft, if any, goes away."""
+    require_modeler(actor)
+    if not comment.strip():
+        raise ValidationError({"comment": ["say what changed in this version"]})
+    with uow as repos:
+        source = _diagram_source(repos, xml, file_name)
+        draft = None
+        if draft_id is not None:
+            draft = repos.draft(draft_id)
+            if draft is None or draft.owner != actor.username:
+                raise NotFoundError(f"you have no draft {draft_id}")
+        forms = _published_forms(repos)
+        results = _deploy(repos, [source], forms, actor=actor, now=now, comment=comment.strip(), max_bytes=max_bytes)
+        if draft is not None:
+            repos.delete_draft(draft)
+        return results
+
+
+def definitions_overview(uow: UnitOfWork, *, actor: Actor) -> list[DefinitionSummary]:
+    """Every definition with its versions (oldest first) and their running / completed instance counts."""
+    require_modeler(actor)
+    with uow as repos:
+        counts = queries.version_instance_counts(repos.session)
+        grouped: dict[str, list[VersionSummary]] = {}
+        for row in repos.all_versions():
+            by_status = counts.get(row.id, {})
+            running, completed = by_status.get("running", 0), by_status.get("completed", 0)
+            grouped.setdefault(row.process_key, []).append(
+                VersionSummary(
+                    version=version_view(row),
+                    running=running,
+                    completed=completed,
+                    other=sum(by_status.values()) - running - completed,
+                )
+            )
+    return [
+        DefinitionSummary(
+            key=key,
+            name=versions[-1].version.name,
+            latest_version=versions[-1].version.version,
+            versions=tuple(versions),
+        )
+        for key, versions in sorted(grouped.items())
+    ]

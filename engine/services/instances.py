@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.bpmn.runtime import ProcessRun
+from engine.domain import time_limits
 from engine.domain.access import may_see_instance
 from engine.domain.errors import InvalidStateError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.domain.task_data import clean_task_data
-from engine.domain.views import Actor, InstanceView, Page
+from engine.domain.views import Actor, CalledProcessView, DiagramView, ElementView, InstanceView, Page
 from engine.persistence import models as m
 from engine.persistence import queries
 from engine.persistence.repositories import Repositories
@@ -66,6 +67,38 @@ def start_in_transaction(
     return _start(repos, row, data=data, business_key=business_key, actor=actor, now=now, before_save=before_save)
 
 
+def start_cases_in_transaction(
+    repos: Repositories,
+    row: m.DefinitionVersion,
+    *,
+    cases: list[tuple[m.Case, dict[str, Any]]],
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    """Start one instance per (flushed) case with its data, linking each case to its instance: the instance rows go
+    in with one flush, then every projection with the next (instead of a flush per instance)."""
+    started: list[tuple[m.Case, m.ProcessInstance, ProcessRun]] = []
+    for case, data in cases:
+        run = ProcessRun.start(version_bundle(row), data, now=now)
+        unit = data.get("unit") if isinstance(data.get("unit"), str) else None
+        instance = new_instance(repos, row, run, business_key=case.case_no, unit_code=unit, actor=actor, now=now)
+        case.instance_id = instance.id
+        history.record(
+            repos,
+            kind="started",
+            at=now,
+            actor=actor,
+            instance_id=instance.id,
+            message=f"{row.process_key} version {row.version}",
+            data=data,
+        )
+        started.append((case, instance, run))
+    repos.flush()
+    for case, instance, run in started:
+        save_run(repos, instance, run, row, actor=actor, now=now, record=case, is_new=True)
+    repos.flush()
+
+
 def _start(
     repos: Repositories,
     row: m.DefinitionVersion,
@@ -106,6 +139,44 @@ def get_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor) -> Instance
         return instance_view(repos, instance)
 
 
+def instance_diagram(uow: UnitOfWork, *, instance_id: str, actor: Actor) -> DiagramView:
+    """Each element the instance has reached and how it stands, open human tasks with their time state."""
+    with uow as repos:
+        instance = _visible(repos, instance_id, actor)
+        run, version = load_run(repos, instance)
+        time_states: dict[str, list[str]] = {}
+        for row in repos.open_human_tasks(instance.id):
+            time_states.setdefault(row.bpmn_id, []).append(row.time_state)
+        elements = []
+        for element in run.element_states():
+            worst = time_limits.worst(time_states.get(element.bpmn_id, [])) if element.state == "active" else None
+            elements.append(
+                ElementView(
+                    bpmn_id=element.bpmn_id,
+                    state=element.state,
+                    process=element.process,
+                    waits_for=element.waits_for,
+                    time_state=worst.value if worst else None,
+                )
+            )
+        called = tuple(CalledProcessView(c.activity, c.process, c.status) for c in run.called_processes())
+        return DiagramView(
+            instance_id=instance.id,
+            process_key=instance.process_key,
+            version=version.version,
+            status=instance.status,
+            elements=tuple(elements),
+            called=called,
+        )
+
+
+def visible_variables(view: InstanceView, actor: Actor) -> dict[str, Any]:
+    """The variables a person is shown (read-only): admins all of them, others all but the internal `_` ones."""
+    if actor.is_admin:
+        return dict(view.data)
+    return {k: v for k, v in view.data.items() if not k.startswith("_")}
+
+
 def list_instances(
     uow: UnitOfWork,
     *,
@@ -131,8 +202,10 @@ def list_instances(
         )
 
 
-def cancel_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.datetime) -> InstanceView:
-    """Cancel a running (or failed) instance: its open tasks and timers end, history says who did it."""
+def cancel_instance(
+    uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.datetime, reason: str = ""
+) -> InstanceView:
+    """Cancel a running (or failed) instance: its open tasks and timers end, history says who did it and why."""
     with uow as repos:
         instance = _visible(repos, instance_id, actor, for_update=True)
         if not (actor.is_admin or "supervisor" in actor.roles or instance.started_by == actor.username):
@@ -141,12 +214,20 @@ def cancel_instance(uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.
             raise InvalidStateError(f"the instance is {instance.status}; only running instances can be cancelled")
         run, version = load_run(repos, instance)
         run.cancel()
-        open_tasks = save_run(repos, instance, run, version, actor=actor.username, now=now, status="cancelled")
+        open_tasks = save_run(
+            repos, instance, run, version, actor=actor.username, now=now, status="cancelled", note=reason
+        )
         return instance_view(repos, instance, open_tasks=open_tasks)
 
 
 def retry_instance(
-    uow: UnitOfWork, *, instance_id: str, actor: Actor, now: dt.datetime, data: dict[str, Any] | None = None
+    uow: UnitOfWork,
+    *,
+    instance_id: str,
+    actor: Actor,
+    now: dt.datetime,
+    data: dict[str, Any] | None = None,
+    reason: str = "",
 ) -> InstanceView:
     """Admin: rerun the failed step of an instance in error, with corrected data merged in."""
     if not actor.is_admin:
@@ -164,6 +245,7 @@ def retry_instance(
             actor=actor.username,
             instance_id=instance.id,
             bpmn_id=instance.error_bpmn_id,
+            message=reason,
             data=data,
         )
         instance.status = "running"  # so a repeated failure is recorded as a new error
@@ -181,7 +263,7 @@ def deliver_message(
     correlation_key: str | None = None,
     payload: Any = None,
 ) -> list[str]:
-    """Deliver a BPMN message to the instances waiting for it (matched on business key when one is given)."""
+    """Deliver a BPMN message to the instances waiting for it that the caller may see (matched on business key)."""
     if not isinstance(name, str) or not name:
         raise ValidationError({"name": ["the message name is required"]})
     payload = clean_task_data({"payload": payload})["payload"]
@@ -191,6 +273,9 @@ def deliver_message(
             instance = repos.instance(instance_id, for_update=True)
             if instance is None or instance.status != "running":
                 continue
+            lanes = queries.instance_lanes(repos.session, instance.id)
+            if not may_see_instance(actor, unit_code=instance.unit_code, lanes=lanes, started_by=instance.started_by):
+                continue  # a caller reaches only the instances they may see (not every instance waiting anywhere)
             run, version = load_run(repos, instance)
             if run.deliver_message(name, payload, now=now):
                 history.record(

@@ -266,11 +266,13 @@ def instance_saved(
     open_tasks: list[m.HumanTask],
     *,
     now: dt.datetime,
+    case: m.Case | None = None,
 ) -> None:
-    """Keep the status of the case or topic run by this instance in step with where the instance stands."""
+    """Keep the status of the case or topic run by this instance in step with where the instance stands
+    (`case`: the case it runs, when the caller has it, else it is looked up)."""
     if not any(p.get("status") or p.get("record") for p in properties.values()):
         return  # a process that drives no business record
-    case = repos.case_by_instance(instance.id)
+    case = case or repos.case_by_instance(instance.id)
     topic = repos.topic_by_instance(instance.id) if case is None else None
     record: m.Case | m.Topic | None = case or topic
     if record is None:

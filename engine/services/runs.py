@@ -67,8 +67,16 @@ def save_run(
     actor: str | None,
     now: dt.datetime,
     status: str | None = None,
+    note: str = "",
+    record: m.Case | None = None,
+    is_new: bool = False,
 ) -> list[m.HumanTask]:
-    """Store the run's state and bring every projection in line with it; returns the instance's open tasks."""
+    """Store the run's state and bring every projection in line with it; returns the instance's open tasks.
+
+    `note` goes with the history event of an instance that ends here (e.g. why it was cancelled). Starting many
+    (anomaly intake), the caller passes the case the instance runs (saves looking it up) and says the instance is
+    new though already flushed (it has no task or timer rows to compare with).
+    """
     was_error = instance.status == "error"
     instance.state_json = run.dump()
     instance.data_json = json.dumps(run.data, ensure_ascii=False, default=str)
@@ -83,10 +91,23 @@ def save_run(
     if instance.status in ("completed", "cancelled") and instance.completed_at is None:
         instance.completed_at = now
     if instance in repos.session.new:
+        is_new = True
         repos.flush()  # a new instance goes in before the rows that point at it
     # Otherwise one flush at commit: the instance row is written once and the inserts go out together.
     with repos.session.no_autoflush:
-        return _sync(repos, instance, run, version, error, was_error, actor=actor, now=now)
+        return _sync(
+            repos,
+            instance,
+            run,
+            version,
+            error,
+            was_error,
+            actor=actor,
+            now=now,
+            note=note,
+            is_new=is_new,
+            record=record,
+        )
 
 
 def _sync(
@@ -99,6 +120,9 @@ def _sync(
     *,
     actor: str | None,
     now: dt.datetime,
+    note: str = "",
+    is_new: bool = False,
+    record: m.Case | None = None,
 ) -> list[m.HumanTask]:
     for event in run.events:
         history.record(
@@ -117,22 +141,24 @@ def _sync(
             message=error.message,
         )
     if instance.status in ("completed", "cancelled"):
-        history.record(repos, kind=instance.status, at=now, actor=actor, instance_id=instance.id)
+        history.record(repos, kind=instance.status, at=now, actor=actor, instance_id=instance.id, message=note)
 
-    _sync_timers(repos, instance, run, now)
-    opened, open_rows = _sync_tasks(repos, instance, run, version, now)
+    _sync_timers(repos, instance, run, now, is_new=is_new)
+    opened, open_rows = _sync_tasks(repos, instance, run, version, now, is_new=is_new)
     if version.messages_json != "[]":  # a version that catches no message never has waits to sync
         repos.replace_message_waits(instance, run.waiting_messages() if instance.status == "running" else [])
     properties = json.loads(version.task_properties_json)
     for row in opened:
         recorders.task_opened(repos, instance, row, properties.get(row.bpmn_id, {}), now=now)
-    recorders.instance_saved(repos, instance, properties, open_rows, now=now)
+    recorders.instance_saved(repos, instance, properties, open_rows, now=now, case=record)
     return open_rows
 
 
-def _sync_timers(repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, now: dt.datetime) -> None:
+def _sync_timers(
+    repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, now: dt.datetime, *, is_new: bool = False
+) -> None:
     waiting = {t.task_id: t for t in run.timers()} if instance.status == "running" else {}
-    for row in repos.pending_timers(instance.id):
+    for row in [] if is_new else repos.pending_timers(instance.id):  # a new instance has no rows yet
         timer = waiting.pop(row.task_id or "", None)
         if timer is None:
             row.status, row.fired_at = "done", now
@@ -152,12 +178,18 @@ def _sync_timers(repos: Repositories, instance: m.ProcessInstance, run: ProcessR
 
 
 def _sync_tasks(
-    repos: Repositories, instance: m.ProcessInstance, run: ProcessRun, version: m.DefinitionVersion, now: dt.datetime
+    repos: Repositories,
+    instance: m.ProcessInstance,
+    run: ProcessRun,
+    version: m.DefinitionVersion,
+    now: dt.datetime,
+    *,
+    is_new: bool = False,
 ) -> tuple[list[m.HumanTask], list[m.HumanTask]]:
     """Cancel rows of tasks no longer open, insert rows for new ones; returns (the new rows, all open rows)."""
     open_now = {t.id: t for t in run.open_tasks()} if instance.status in ("running", "error") else {}
     still_open: list[m.HumanTask] = []
-    for row in repos.open_human_tasks(instance.id):
+    for row in [] if is_new else repos.open_human_tasks(instance.id):
         if row.state != "open":
             continue  # completed in this transaction, not yet flushed
         if open_now.pop(row.id, None) is not None:

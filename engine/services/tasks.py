@@ -181,6 +181,21 @@ def reassign_tasks(
     return results
 
 
+def reassign_candidates(uow: UnitOfWork, *, task_id: str, actor: Actor) -> list[str]:
+    """Supervisors and admins: the active people of an open task's role who work in or above its unit."""
+    _check_may_reassign(actor)
+    with uow as repos:
+        row = repos.human_task(task_id)
+        if row is None or not may_see_unit(actor, row.unit_code) or not row.lane:
+            return []
+        parents = repos.unit_parents()
+        return [
+            user.username
+            for user in repos.users_in_role(row.lane)
+            if not (row.unit_code and user.unit_code and row.unit_code not in subtree(parents, user.unit_code))
+        ]
+
+
 def _check_may_reassign(actor: Actor) -> None:
     if not actor.roles & {"admin", "supervisor"}:
         raise PermissionDeniedError("only supervisors and admins may reassign tasks")

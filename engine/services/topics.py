@@ -113,7 +113,15 @@ def retire_topic(uow: UnitOfWork, *, code: str, actor: Actor, now: dt.datetime, 
             raise InvalidStateError(f"topic {code} has no active version")
         for topic in active:
             topic.status, topic.updated_at = "retired", now
-        history.record(repos, kind="topic_retired", at=now, actor=actor.username, message=f"{code}: {reason}")
+        history.record(
+            repos,
+            kind="admin.topic.retired",
+            at=now,
+            actor=actor.username,
+            message=f"{code}: {reason}",
+            data={"before": {"status": "active"}, "after": {"status": "retired", "reason": reason}},
+            subject=f"topic:{code}",
+        )
         return topic_view(active[-1])
 
 
@@ -165,6 +173,15 @@ def _new_version(
     )
     repos.add(topic)
     repos.flush()
+    history.record(
+        repos,
+        kind="admin.topic.drafted" if version == 1 else "admin.topic.revised",
+        at=now,
+        actor=actor.username,
+        message=f"{code} v{version}: {name}",
+        data={"before": None, "after": {"version": version, "name": name, "status": "draft"}},
+        subject=f"topic:{code}",
+    )
     data = {
         "topic_id": topic.id,
         "topic_code": code,

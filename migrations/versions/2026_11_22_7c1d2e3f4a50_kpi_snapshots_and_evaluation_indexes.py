@@ -1,8 +1,8 @@
 """KPI snapshots (the month-end figures of the evaluation, frozen) and the indexes the board and the KPI
-queries read through (bench B10).
+queries read through (bench B11).
 
 Revision ID: 7c1d2e3f4a50
-Revises: 68bd2cf4ff53
+Revises: 6f2a3b4c5d6e
 Create Date: 2026-11-22 17:31:40.411988
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import engine.persistence.base
 
 revision = "7c1d2e3f4a50"
-down_revision = "68bd2cf4ff53"
+down_revision = "6f2a3b4c5d6e"
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ import pytest
 
 from cli.demo import DEMO_PASSWORD, PEOPLE, load_demo
 from engine.domain.views import Actor
-from engine.services import cases, tasks, topics, users
+from engine.services import cases, instances, tasks, topics, users
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -38,3 +38,15 @@ def test_demo_builds_a_living_system_once(engine):
     assert tasks.list_tasks(engine.uow(), actor=handler).total > 0
     with pytest.raises(click.ClickException, match="already has an organisation"):
         load_demo(engine, ROOT, echo=lines.append)
+
+
+def test_the_demo_history_lies_in_the_past(engine):
+    """Every step the demo completes happened before the moment it ran (no case was closed tomorrow)."""
+    load_demo(engine, ROOT, echo=lambda _line: None)
+    admin = Actor("root", frozenset({"admin"}))
+    now = engine.now()
+    for case in cases.list_cases(engine.uow(), actor=admin, limit=100).items:
+        assert case.instance_id is not None
+        view = instances.get_instance(engine.uow(), instance_id=case.instance_id, actor=admin)
+        assert view.updated_at <= now, view.business_key
+        assert all(event.at <= now for event in view.history), view.business_key

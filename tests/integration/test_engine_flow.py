@@ -238,3 +238,24 @@ def test_messages_reach_waiting_instances_by_business_key(engine, admin, clerk):
     assert instances.get_instance(engine.uow(), instance_id=two.id, actor=admin).status == "completed"
     assert instances.get_instance(engine.uow(), instance_id=one.id, actor=admin).status == "running"
     assert instances.deliver_message(engine.uow(), name="nobody_waits", actor=admin, now=engine.now()) == []
+
+
+def test_messages_reach_only_instances_the_sender_may_see(engine, admin, clerk, manager):
+    xml = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
+  <bpmn:message id="Msg_go" name="go" />
+  <bpmn:process id="gate" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="a" sourceRef="s" targetRef="wait" />
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>a</bpmn:incoming><bpmn:outgoing>b</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="md" messageRef="Msg_go" /></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="b" sourceRef="wait" targetRef="e" />
+    <bpmn:endEvent id="e"><bpmn:incoming>b</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+    deploy_xml(engine, admin, xml)
+    mine = instances.start_instance(engine.uow(), process_key="gate", actor=clerk, now=engine.now())
+    # bob neither started it nor works a lane of it: his message must not move it
+    assert instances.deliver_message(engine.uow(), name="go", actor=manager, now=engine.now()) == []
+    assert instances.get_instance(engine.uow(), instance_id=mine.id, actor=admin).status == "running"
+    assert instances.deliver_message(engine.uow(), name="go", actor=clerk, now=engine.now()) == [mine.id]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,14 +14,18 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import scripting
+from engine.bpmn import catalog, scripting
+from engine.bpmn.runtime import ProcessRun, bundle_for
 from engine.bpmn.scripting import (
     RestrictedCodeError,
+    ScriptTimeLimitError,
     lint_expression,
     lint_script,
     register_helper,
     script_engine,
 )
+from engine.config import Settings
+from tests.helpers import linear_process
 
 # The escape from SPIFFWORKFLOW.md §4 that defeats a plain eval with RestrictedPython's safe_globals.
 DUNDER_ESCAPE = (
@@ -224,3 +232,52 @@ def test_lint_script_reports_restricted_python_errors() -> None:
     assert message is not None and "__class__" in message
     syntax = lint_script("for x in :\n  pass")
     assert syntax is not None and "line 1" in syntax
+
+
+@pytest.fixture
+def short_time_limit() -> Iterator[None]:
+    scripting.set_time_limit(0.2)
+    yield
+    scripting.set_time_limit(Settings().script_time_limit_s)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "while True:\n    pass",
+        "n = 0\nwhile n >= 0:\n    n += 1",
+        "def spin():\n    while True:\n        pass\nspin()",
+        "x = [1 for a in range(999) for b in range(999) for c in range(999)]",
+    ],
+)
+def test_a_runaway_script_is_stopped_at_its_time_limit(short_time_limit: None, script: str) -> None:
+    context: dict[str, object] = {}
+    began = time.monotonic()
+    with pytest.raises(ScriptTimeLimitError, match=r"limit of 0\.2 s"):
+        script_engine().environment.execute(script, context)
+    assert time.monotonic() - began < 2
+    # The tracer is gone once the script stopped: nothing else is slowed or interrupted.
+    assert sys.gettrace() is None
+
+
+def test_a_runaway_condition_is_stopped_too(short_time_limit: None) -> None:
+    with pytest.raises(ScriptTimeLimitError):
+        script_engine().environment.evaluate(
+            "any(a + b + c < 0 for a in range(999) for b in range(999) for c in range(999))", {}
+        )
+
+
+def test_a_runaway_script_task_fails_its_step_not_the_worker(short_time_limit: None) -> None:
+    """Through the runtime: the instance stops in error at the script task, with the reason, and the call returns."""
+    xml = linear_process("spin", script="n = 0\nwhile True:\n    n += 1")
+    [compiled] = catalog.compile_definitions([catalog.SourceFile("spin.bpmn", xml.encode())], allow_scripts=True)
+    run = ProcessRun.start(bundle_for(1, compiled.spec_json), {}, now=dt.datetime(2026, 11, 22, tzinfo=dt.UTC))
+    assert run.status == "error"
+    assert run.error is not None and run.error.bpmn_id == "Script_1"
+    assert "limit of 0.2 s" in str(run.error)
+
+
+def test_ordinary_scripts_finish_under_the_budget() -> None:
+    context: dict[str, object] = {}
+    script_engine().environment.execute("total = 0\nfor i in range(999):\n    total += i", context)
+    assert context["total"] == 498501

@@ -6,4 +6,15 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from webui.api import board_views, deadline_views, kpi_views, loop_views, score_views, views  # noqa: E402,F401  - registers the routes on bp
+from webui.api import (  # noqa: E402,F401  - registers the routes on bp
+    admin_views,
+    anomaly_report_views,
+    board_views,
+    deadline_views,
+    intake_views,
+    kpi_views,
+    loop_views,
+    modeler_views,
+    score_views,
+    views,
+)

@@ -37,6 +37,7 @@ REMINDER_CATEGORIES = [
     "pending_dossier_transfer",
     "contract_warning",
     "time_limit_warning",
+    "anomaly_warning",
 ]
 LIMIT_UNITS = ["minutes", "hours", "working_days", "working_hours"]
 SCORE_DIRECTIONS = ["higher", "lower"]
@@ -345,6 +346,12 @@ def _schemas() -> Json:
         **_loop_request_schemas(),
         **_deadline_request_schemas(),
         **_score_schemas(),
+        **_move_schemas(),
+        **_admin_schemas(),
+        **_modeler_schemas(),
+        **_intake_schemas(),
+        "AnomalyBatchPage": _page("AnomalyBatch"),
+        **_anomaly_report_schemas(),
     }
 
 
@@ -358,6 +365,54 @@ def _page(item: str) -> Json:
         },
         description=f"One page of {item.lower()}s.",
     )
+
+
+def _modeler_schemas() -> Json:
+    draft = {
+        "id": integer(),
+        "owner": text("Username of the process owner it belongs to."),
+        "name": text(),
+        "process_key": nullable("string", description="The definition it was opened from, if any."),
+        "base_version": nullable("integer", description="The version it was opened from, if any."),
+        "source_name": text("File name it will be published under (empty: from its process id)."),
+        "created_at": timestamp("When it was first saved."),
+        "updated_at": timestamp("When it was last saved."),
+    }
+    diagram = {
+        "xml": text("The BPMN 2.0 XML."),
+        "file_name": nullable(
+            "string", maxLength=500, default=None, description="File name (.bpmn) to publish under; optional."
+        ),
+    }
+    return {
+        "ValidationReport": obj(
+            {
+                "is_valid": boolean("True when deploy would accept the diagram."),
+                "problems": array(ref("Problem"), "What deploy refuses, each with element id and line."),
+                "warnings": array(ref("Problem"), "Advice: accepted, but probably not meant (no role, unknown form)."),
+                "processes": array(text(), "The executable process keys it would publish."),
+            },
+            description="What deploy would say about a diagram; nothing is stored.",
+        ),
+        "Draft": obj(draft, description="A process owner's unpublished diagram (only its owner sees it)."),
+        "DraftWithXml": obj({**draft, "xml": text("The BPMN 2.0 XML.")}, description="A draft with its diagram."),
+        "ValidateDiagram": obj(diagram, required=["xml"], closed=True),
+        "CreateDraft": obj(
+            {
+                **diagram,
+                "name": text("A name for the draft.", minLength=1, maxLength=500),
+                "process_key": nullable("string", maxLength=200, default=None, description="Opened from."),
+                "base_version": nullable("integer", minimum=1, default=None, description="Opened from."),
+            },
+            required=["xml", "name"],
+            closed=True,
+        ),
+        "UpdateDraft": obj({"xml": text("The BPMN 2.0 XML."), "name": text(minLength=1, maxLength=500)}, closed=True),
+        "PublishDraft": obj(
+            {"comment": text("What changed in this version (stored with it).", minLength=1, maxLength=2000)},
+            closed=True,
+        ),
+    }
 
 
 def _request_schemas() -> Json:
@@ -381,7 +436,10 @@ def _request_schemas() -> Json:
             {"data": {**data, "description": "The form values.", "default": {}}}, required=[], closed=True
         ),
         "Retry": obj(
-            {"data": {**data, "description": "Corrected data merged in before the rerun.", "default": {}}},
+            {
+                "data": {**data, "description": "Corrected data merged in before the rerun.", "default": {}},
+                "reason": text("Why, recorded in the history.", maxLength=500, default=""),
+            },
             required=[],
             closed=True,
         ),
@@ -855,6 +913,7 @@ def _parameters() -> Json:
         "ProcessKey": query_param("process_key", "Only this process.", text()),
         "DefinitionKey": path_param("key", "Process key."),
         "VersionNumber": path_param("version", "Version number.", integer(minimum=1)),
+        "DraftId": path_param("draft_id", "Draft id.", integer(minimum=1)),
         "InstanceId": path_param("instance_id", "Instance id."),
         "TaskId": path_param("task_id", "Task id."),
         "TopicId": path_param("topic_id", "Id of one topic version.", integer(minimum=0)),
@@ -862,6 +921,7 @@ def _parameters() -> Json:
         "CaseId": path_param("case_id", "Case id.", integer(minimum=0)),
         "DocumentId": path_param("document_id", "Document id.", integer(minimum=0)),
         "ReminderId": path_param("reminder_id", "Reminder id.", integer(minimum=0)),
+        "BatchId": path_param("batch_id", "Anomaly batch id.", integer(minimum=0)),
     }
 
 
@@ -1001,6 +1061,87 @@ def _definition_paths() -> Json:
     }
 
 
+def _modeler_paths() -> Json:
+    draft_id = [param_ref("DraftId")]
+    modelers_only = "Only process owners and admins use the modeler."
+    return {
+        "/definitions/validate": {
+            "post": operation(
+                "validate_diagram",
+                "definitions",
+                "Run every check of a deploy on a diagram as the caller (scripts only for admins); stores nothing.",
+                {200: ok(ref("ValidationReport"), "The problems (deploy would refuse) and warnings (advice).")},
+                errors={403: modelers_only, 422: "No XML, or a bad body (`details.fields`)."},
+                body=json_body("ValidateDiagram", "The diagram."),
+            ),
+        },
+        "/drafts": {
+            "get": operation(
+                "list_drafts",
+                "definitions",
+                "The caller's own drafts, most recently saved first.",
+                {200: ok(array(ref("Draft")), "The drafts.")},
+                errors={403: modelers_only},
+            ),
+            "post": operation(
+                "create_draft",
+                "definitions",
+                "Save a new draft; it is never checked and never affects running work.",
+                {201: ok(ref("Draft"), "The draft.")},
+                errors={403: modelers_only, 422: "Empty or too large XML, no name, or too many drafts."},
+                body=json_body("CreateDraft", "The diagram and its name."),
+            ),
+        },
+        "/drafts/{draft_id}": {
+            "get": operation(
+                "get_draft",
+                "definitions",
+                "One of the caller's drafts with its XML.",
+                {200: ok(ref("DraftWithXml"), "The draft.")},
+                errors={403: modelers_only, 404: "The caller has no such draft (other people's drafts are hidden)."},
+                parameters=draft_id,
+            ),
+            "put": operation(
+                "update_draft",
+                "definitions",
+                "Overwrite one of the caller's drafts.",
+                {200: ok(ref("Draft"), "The draft.")},
+                errors={403: modelers_only, 404: "The caller has no such draft.", 422: "Empty XML or no name."},
+                parameters=draft_id,
+                body=json_body("UpdateDraft", "The diagram and its name."),
+            ),
+            "delete": operation(
+                "discard_draft",
+                "definitions",
+                "Discard one of the caller's drafts; published versions are untouched.",
+                {204: {"description": "Discarded."}},
+                errors={403: modelers_only, 404: "The caller has no such draft."},
+                parameters=draft_id,
+            ),
+        },
+        "/drafts/{draft_id}/publish": {
+            "post": operation(
+                "publish_draft",
+                "definitions",
+                "Publish a draft as new versions with a comment, with the forms the latest versions carry; the "
+                "draft goes away. Only admins may publish script or service tasks.",
+                {
+                    201: ok(ref("DeployResult"), "Published; at least one new version."),
+                    200: ok(ref("DeployResult"), "Nothing changed: the content equals the latest version."),
+                },
+                errors={
+                    403: modelers_only,
+                    404: "The caller has no such draft.",
+                    422: "No comment (`details.fields`), or the diagram was refused: `details.problems` lists each "
+                    "problem with its element id and line.",
+                },
+                parameters=draft_id,
+                body=json_body("PublishDraft", "The comment stored with the new version."),
+            ),
+        },
+    }
+
+
 def _instance_paths() -> Json:
     instance_id = [param_ref("InstanceId")]
     return {
@@ -1043,14 +1184,16 @@ def _instance_paths() -> Json:
             "post": operation(
                 "cancel_instance",
                 "instances",
-                "Cancel a running or failed instance and its open tasks.",
+                "Cancel a running or failed instance and its open tasks; the optional reason goes into the history.",
                 {200: ok(ref("Instance"), "The cancelled instance.")},
                 errors={
                     403: "Only admins, supervisors and the person who started it may cancel.",
                     404: "No such instance, or the caller may not see it.",
                     409: "The instance already ended, or someone changed it at the same time.",
+                    422: "Invalid body.",
                 },
                 parameters=instance_id,
+                body=json_body("Cancel", "Why (optional; the body may be empty)."),
             ),
         },
         "/instances/{instance_id}/retry": {
@@ -2244,6 +2387,439 @@ def _meta_paths() -> Json:
     }
 
 
+def _move_schemas() -> Json:
+    reason = obj(
+        {
+            "code": text(
+                "Stable code: open_step_missing, done_step_missing, called_process_missing, not_running, "
+                "other_version, other_process, state_not_portable, not_found, changed, refused."
+            ),
+            "element_id": nullable("string", description="The BPMN element concerned, when there is one."),
+            "message": text("The reason in a sentence."),
+        },
+        description="Why an instance cannot move.",
+    )
+    report = obj(
+        {
+            "instance_id": text(),
+            "business_key": nullable("string"),
+            "unit": nullable("string"),
+            "status": text("The instance's status.", enum=[*INSTANCE_STATUSES, "unknown"]),
+            "from_version": integer(),
+            "to_version": integer(),
+            "open_steps": array(text(), "Element ids the instance stands on (open, waiting, running, failed)."),
+            "result": text(
+                "`movable` (dry run), `moved`, `refused` (see reasons) or `conflict` (changed since the dry run).",
+                enum=["movable", "moved", "refused", "conflict"],
+            ),
+            "reasons": array(ref("MoveReason")),
+            "lock": integer(
+                "The instance's lock version when read; pass it back in `expected` to move only "
+                "instances unchanged since the dry run."
+            ),
+        },
+        description="One instance in a version move.",
+    )
+    element = obj(
+        {
+            "bpmn_id": text("Element id in the diagram."),
+            "state": text("Where the element stands.", enum=["completed", "active", "waiting", "error"]),
+            "process": text("The instance's process key, or that of a called process."),
+            "waits_for": nullable("string", enum=["timer", "message", None], description="For waiting events."),
+            "time_state": nullable(
+                "string", enum=[*TIME_STATES, None], description="For an open human task: its time state."
+            ),
+        },
+        description="The state of one diagram element of an instance.",
+    )
+    called = obj(
+        {
+            "activity": text("The calling element (call activity or sub-process)."),
+            "process": text("The called process."),
+            "status": text(enum=["running", "completed"]),
+        },
+        description="A process the instance called; it runs inside the instance.",
+    )
+    return {
+        "MoveReason": reason,
+        "MoveReport": report,
+        "MoveResult": obj({"dry_run": boolean(), "results": array(ref("MoveReport"))}),
+        "ElementState": element,
+        "CalledProcess": called,
+        "InstanceDiagram": obj(
+            {
+                "instance_id": text(),
+                "process_key": text(),
+                "version": integer(),
+                "status": text(enum=INSTANCE_STATUSES),
+                "elements": array(ref("ElementState")),
+                "called": array(ref("CalledProcess")),
+            },
+            description="Element id -> state, for colouring the instance's diagram.",
+        ),
+        "Cancel": obj(
+            {"reason": text("Why, recorded in the history.", maxLength=500, default="")}, required=[], closed=True
+        ),
+        "MoveInstances": obj(
+            {
+                "from_version": integer("The version the instances run on.", minimum=1),
+                "to_version": integer("A newer version of the same definition.", minimum=1),
+                "dry_run": boolean("Only report (the default); false moves.", default=True),
+                "instance_ids": nullable(
+                    "array", items=text(), minItems=1, maxItems=500, description="These instances only."
+                ),
+                "unit": nullable("string", maxLength=64, description="Instances of this unit and those below it."),
+                "topic": nullable("string", maxLength=64, description="Instances of cases under this audit topic."),
+                "status": nullable(
+                    "string",
+                    enum=[*INSTANCE_STATUSES, None],
+                    description="Instances in this status (default: running and error).",
+                ),
+                "expected": nullable(
+                    "object",
+                    additionalProperties={"type": "integer"},
+                    description="Instance id -> `lock` from the dry run: an instance changed since is not moved.",
+                ),
+            },
+            required=["from_version", "to_version"],
+            closed=True,
+        ),
+        "MoveInstance": obj(
+            {
+                "to_version": integer("A newer version of the instance's definition.", minimum=1),
+                "dry_run": boolean("Only report.", default=False),
+                "expected_lock": nullable("integer", description="The `lock` a dry run showed; 409 if it changed."),
+            },
+            required=["to_version"],
+            closed=True,
+        ),
+    }
+
+
+def _move_paths() -> Json:
+    return {
+        "/instances/{instance_id}/diagram": {
+            "get": operation(
+                "get_instance_diagram",
+                "instances",
+                "The state of each element the instance reached (completed, active, waiting, error), open human "
+                "tasks with their time state, and the processes it called.",
+                {200: ok(ref("InstanceDiagram"), "The diagram state.")},
+                errors={404: "No such instance, or the caller may not see it."},
+                parameters=[param_ref("InstanceId")],
+            ),
+        },
+        "/instances/{instance_id}/move": {
+            "post": operation(
+                "move_instance",
+                "instances",
+                "Admins and process owners: move one running instance onto a newer version of its definition "
+                "(every step it stands on must exist there by element id). Recorded in the history.",
+                {200: ok(ref("MoveReport"), "Moved (or, with dry_run, movable).")},
+                errors={
+                    403: "Only admins and process owners may move instances.",
+                    404: "No such instance or version, or the caller may not see it.",
+                    409: "The instance cannot move (`details.reasons`), or it changed since `expected_lock`.",
+                    422: "Invalid body, or `to_version` is not newer.",
+                },
+                parameters=[param_ref("InstanceId")],
+                body=json_body("MoveInstance", "Where to move it."),
+            ),
+        },
+        "/definitions/{key}/migrations": {
+            "post": operation(
+                "move_instances",
+                "definitions",
+                "Admins and process owners: move the instances of one version onto a newer one, chosen by ids or "
+                "by filter. `dry_run` (the default) only reports which can move and why others cannot; a real "
+                "move is one transaction per instance and is recorded in each instance's history.",
+                {200: ok(ref("MoveResult"), "One line per instance.")},
+                errors={
+                    403: "Only admins and process owners may move instances.",
+                    404: "No such definition or version.",
+                    422: "Invalid body, or `to_version` is not newer than `from_version`.",
+                },
+                parameters=[path_param("key", "Key of the process definition.")],
+                body=json_body("MoveInstances", "Which instances, and from/to which version."),
+            ),
+        },
+    }
+
+
+# -- administration ------------------------------------------------------------------------------------------
+
+
+def _admin_schemas() -> Json:
+    role_name = text("A role name (no commas, no leading space).", minLength=1, maxLength=80)
+    return {
+        "User": obj(
+            {
+                "username": text(),
+                "display_name": text(),
+                "email": nullable("string"),
+                "unit": nullable("string", description="Unit code; null: no unit (sees every unit)."),
+                "roles": array(text()),
+                "is_active": boolean("False once deactivated: no sign-in, no tokens."),
+                "created_at": timestamp("When the account was made.", optional=True),
+            }
+        ),
+        "UserPage": _page("User"),
+        "NewUser": obj(
+            {
+                "username": text("1–80 letters, digits, _ . @ or -.", minLength=1, maxLength=80),
+                "display_name": text(maxLength=200, default=""),
+                "email": nullable("string", maxLength=200, default=None),
+                "unit": nullable("string", default=None, description="An existing unit code."),
+                "roles": array(role_name, "At least one role."),
+                "password": nullable(
+                    "string", default=None, description="At least 8 characters; omit for a token-only account."
+                ),
+            },
+            required=["username", "roles"],
+            closed=True,
+        ),
+        "UserChange": obj(
+            {
+                "display_name": text(maxLength=200),
+                "email": nullable("string", maxLength=200),
+                "unit": nullable("string", description="An existing unit code, or null for none."),
+                "roles": array(role_name, "The whole new set of roles (at least one)."),
+            },
+            required=[],
+            closed=True,
+            description="Only the keys sent change.",
+        ),
+        "NewPassword": obj({"password": text("At least 8 characters.", minLength=1, maxLength=1000)}, closed=True),
+        "RenameUnit": obj({"name": text(minLength=1, maxLength=200)}, closed=True),
+        "MoveUnit": obj(
+            {"parent": nullable("string", description="The new parent unit's code; null: a top-level unit.")},
+            closed=True,
+        ),
+        "Role": obj(
+            {
+                "name": text(),
+                "name_zh": text("Chinese name (empty for roles AuditLoop does not know)."),
+                "may": text("What the role may do (empty for roles AuditLoop does not know)."),
+                "is_known": boolean("A role the built-in processes and pages give meaning to."),
+                "holders": array(text(), "Usernames of the active users holding it."),
+            }
+        ),
+        "Token": obj(
+            {
+                "id": integer(),
+                "username": text(),
+                "name": text("What the token is for."),
+                "created_at": timestamp("When it was made."),
+                "revoked_at": timestamp("When it was revoked.", optional=True),
+            }
+        ),
+        "NewToken": obj(
+            {"username": text(minLength=1, maxLength=80), "name": text("What it is for.", maxLength=200, default="")},
+            required=["username"],
+            closed=True,
+        ),
+        "TokenSecret": obj(
+            {
+                "username": text(),
+                "name": text(),
+                "token": text("The secret: shown this once, only its hash is stored."),
+            }
+        ),
+        "AdminChange": obj(
+            {
+                "id": integer(),
+                "at": timestamp("When."),
+                "who": nullable("string", description="The admin's username (null: the system or the CLI)."),
+                "kind": text("admin.user.created, admin.unit.moved, admin.token.revoked …"),
+                "object": nullable("string", description="What it was about: user:NAME, unit:CODE, token:ID …"),
+                "message": text(),
+                "before": {"description": "The object before (null when created)."},
+                "after": {"description": "The object after."},
+            }
+        ),
+        "AdminChangePage": _page("AdminChange"),
+    }
+
+
+def _admin_paths() -> Json:
+    username = [path_param("username", "Username.")]
+    unit_code = [path_param("code", "Unit code.")]
+    admins = "Only admins."
+    return {
+        "/users": {
+            "get": operation(
+                "list_users",
+                "admin",
+                "Admins: users by search text (username, display name, email), unit, role and state.",
+                {200: ok(ref("UserPage"), "A page of users, by username.")},
+                errors={403: admins, 422: "Invalid query parameters."},
+                parameters=[
+                    query_param("q", "Text in the username, display name or email.", text()),
+                    query_param("unit", "Only users of this unit (not the units below).", text()),
+                    query_param("role", "Only holders of this role.", text()),
+                    query_param("active", "true: active users only; false: deactivated only.", boolean()),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+            "post": operation(
+                "create_user",
+                "admin",
+                "Admins: create a user with roles, a unit and an initial password.",
+                {201: ok(ref("User"), "The new user.")},
+                errors={
+                    403: admins,
+                    409: "The username is taken (`details.fields.username`).",
+                    422: "Invalid fields (`details.fields`): username, role, email, password or unit.",
+                },
+                body=json_body("NewUser", "The user."),
+            ),
+        },
+        "/users/{username}": {
+            "get": operation(
+                "get_user",
+                "admin",
+                "Admins: one user.",
+                {200: ok(ref("User"), "The user.")},
+                errors={403: admins, 404: "No such user."},
+                parameters=username,
+            ),
+            "patch": operation(
+                "change_user",
+                "admin",
+                "Admins: change display name, email, unit and/or roles; all or nothing, recorded before and after.",
+                {200: ok(ref("User"), "The user as changed.")},
+                errors={
+                    403: admins,
+                    404: "No such user.",
+                    422: "Invalid fields, an unknown unit, or an admin taking the admin role from themselves.",
+                },
+                parameters=username,
+                body=json_body("UserChange", "The fields to change."),
+            ),
+        },
+        "/users/{username}/password": {
+            "post": operation(
+                "reset_password",
+                "admin",
+                "Admins: set a new password and lift any sign-in lock (the audit log never holds the password).",
+                {200: ok(ref("User"), "The user.")},
+                errors={403: admins, 404: "No such user.", 422: "Too short (fewer than 8 characters)."},
+                parameters=username,
+                body=json_body("NewPassword", "The new password."),
+            ),
+        },
+        "/users/{username}/deactivate": {
+            "post": operation(
+                "deactivate_user",
+                "admin",
+                "Admins: the user can no longer sign in or use tokens; their sessions end at the next request.",
+                {200: ok(ref("User"), "The user.")},
+                errors={
+                    403: admins,
+                    404: "No such user.",
+                    409: "Already deactivated.",
+                    422: "Admins cannot deactivate themselves.",
+                },
+                parameters=username,
+            ),
+        },
+        "/users/{username}/reactivate": {
+            "post": operation(
+                "reactivate_user",
+                "admin",
+                "Admins: a deactivated user may sign in again.",
+                {200: ok(ref("User"), "The user.")},
+                errors={403: admins, 404: "No such user.", 409: "Already active."},
+                parameters=username,
+            ),
+        },
+        "/units/{code}/rename": {
+            "post": operation(
+                "rename_unit",
+                "units",
+                "Admins: a new name for a unit (its code stays).",
+                {200: ok(ref("Unit"), "The unit.")},
+                errors={403: admins, 404: "No such unit.", 422: "Empty or too long a name."},
+                parameters=unit_code,
+                body=json_body("RenameUnit", "The new name."),
+            ),
+        },
+        "/units/{code}/move": {
+            "post": operation(
+                "move_unit",
+                "units",
+                "Admins: put a unit, with the units below it, under another parent; levels follow the new place.",
+                {200: ok(ref("Unit"), "The unit in its new place.")},
+                errors={
+                    403: admins,
+                    404: "No such unit.",
+                    422: "An unknown parent, the unit itself or one below it (a cycle), or a place where units "
+                    "would fall below a station (`details.fields.parent`).",
+                },
+                parameters=unit_code,
+                body=json_body("MoveUnit", "The new parent."),
+            ),
+        },
+        "/roles": {
+            "get": operation(
+                "list_roles",
+                "admin",
+                "Admins: the known roles with what each may do, and every other role held, with their holders.",
+                {200: ok(array(ref("Role")), "The roles.")},
+                errors={403: admins},
+            ),
+        },
+        "/tokens": {
+            "get": operation(
+                "list_tokens",
+                "admin",
+                "Admins: API tokens, newest first (never their secrets).",
+                {200: ok(array(ref("Token")), "The tokens.")},
+                errors={403: admins, 404: "No such user."},
+                parameters=[query_param("user", "Only this user's tokens.", text())],
+            ),
+            "post": operation(
+                "create_token",
+                "admin",
+                "Admins: a new API token for an active user; the secret is in this answer only.",
+                {201: ok(ref("TokenSecret"), "The token and its secret.")},
+                errors={403: admins, 422: "An unknown or deactivated user, or too long a name."},
+                body=json_body("NewToken", "Whose token and what for."),
+            ),
+        },
+        "/tokens/{token_id}/revoke": {
+            "post": operation(
+                "revoke_token",
+                "admin",
+                "Admins: the token stops working at once.",
+                {200: ok(ref("Token"), "The revoked token.")},
+                errors={403: admins, 404: "No such token.", 409: "Already revoked."},
+                parameters=[path_param("token_id", "Token id.", integer(minimum=0))],
+            ),
+        },
+        "/audit-log": {
+            "get": operation(
+                "read_audit_log",
+                "admin",
+                "Admins: every admin change (users, units, tokens, time-limit rules, calendar, topics), newest "
+                "first, with who, when, what and the object before and after.",
+                {200: ok(ref("AdminChangePage"), "A page of changes.")},
+                errors={403: admins, 422: "Invalid filters: a kind outside admin.*, a bad date, until before since."},
+                parameters=[
+                    query_param("who", "Only changes by this username.", text()),
+                    query_param("kind", "A kind (admin.user.created) or a prefix (admin.user).", text()),
+                    query_param("object", "Only changes of this object, e.g. user:alice or unit:JC-DONG.", text()),
+                    query_param("since", "From this day (configured time zone), included.", date()),
+                    query_param("until", "To this day (configured time zone), included.", date()),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+        },
+    }
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (built on first call, then shared: do not mutate it)."""
@@ -2273,10 +2849,14 @@ def openapi_document() -> dict[str, Any]:
             {"name": "contracts", "description": "Supply contracts and their expiry."},
             {"name": "board", "description": "Supervisors: time-state counts, their items, bulk actions."},
             {"name": "evaluation", "description": "Supervisors: KPIs per person, team and unit, and exports."},
+            {"name": "admin", "description": "Admins: users, roles, API tokens and the audit log of admin changes."},
+            {"name": "intake", "description": "Anomaly batches under a topic and each topic's intake rules."},
+            {"name": "reports", "description": "Daily, weekly and monthly anomaly reports (三报) and exports."},
             {"name": "meta", "description": "About the API itself."},
         ],
         "paths": {
             **_definition_paths(),
+            **_modeler_paths(),
             **_instance_paths(),
             **_task_paths(),
             **_unit_paths(),
@@ -2291,6 +2871,10 @@ def openapi_document() -> dict[str, Any]:
             **_board_paths(),
             **_kpi_paths(),
             **_score_paths(),
+            **_move_paths(),
+            **_admin_paths(),
+            **_intake_paths(),
+            **_anomaly_report_paths(),
             **_meta_paths(),
         },
         "components": {
@@ -2307,3 +2891,350 @@ def openapi_document() -> dict[str, Any]:
             "responses": _error_responses(),
         },
     }
+
+
+# -- anomaly intake ------------------------------------------------------------------------------------------
+
+MAX_BATCH_ITEMS = 100_000
+INTAKE_SOURCES = ["api", "upload", "sql"]
+BATCH_STATUSES = ["pending", "processing", "done", "failed"]
+
+
+def _intake_schemas() -> Json:
+    """Anomaly items, batches with their reports, and a topic's intake settings."""
+    item = obj(
+        {
+            "external_id": text("The sending system's id of this anomaly; unique per topic (resending is a no-op)."),
+            "target": text("Customer, meter or business process number (at most 100 characters)."),
+            "unit": text("Code of the unit it belongs to (or a code of the topic's unit map)."),
+            "value": nullable("number", description="The measured value; required when the topic has thresholds."),
+            "observed_at": text("When it was found: ISO 8601 date or datetime; without offset it is Beijing time."),
+            "description": text("What is wrong (becomes the case's anomaly text)."),
+            "data": {"anyOf": [free_object(), {"type": "null"}], "description": "Any further values (≤ 4000 chars)."},
+        },
+        required=["external_id", "target", "unit", "observed_at", "description"],
+        description="One anomaly. Invalid items are refused row by row in the batch report, never the whole batch.",
+        closed=True,
+    )
+    rejection = obj(
+        {
+            "row_no": integer("Row number in the batch, from 1."),
+            "external_id": nullable("string", description="The row's external id, when it had one."),
+            "problems": {
+                "type": "object",
+                "description": "Field name (or `item`) to the reasons it was refused.",
+                "additionalProperties": array(text()),
+            },
+        },
+        description="A refused row of a batch.",
+    )
+    counts = {
+        "received": integer("Items in the batch."),
+        "processed": integer("Items worked so far."),
+        "rejected": integer("Items refused (see `rejections`)."),
+        "unchanged": integer("Items whose external id was already taken in (idempotent resend): nothing changed."),
+        "recorded": integer("Items below the warning threshold: recorded only."),
+        "warned": integer("Items at or above the warning threshold: recorded, the unit's head reminded."),
+        "skipped": integer("Items whose target is white-listed (frozen) under the topic."),
+        "merged": integer("Items attached to an open case of the same topic and target."),
+        "raised": integer("Cases created."),
+    }
+    batch = obj(
+        {
+            "id": integer("Batch id."),
+            "topic_code": text("The topic it was sent under."),
+            "source": text("How it came in.", enum=INTAKE_SOURCES),
+            "status": text("pending until a worker takes it, processing, then done (or failed).", enum=BATCH_STATUSES),
+            "submitted_by": text("Who sent it (`scheduler` for SQL checks)."),
+            "submitted_at": timestamp("When it was sent."),
+            "started_at": timestamp("When work on it began.", optional=True),
+            "finished_at": timestamp("When it was done.", optional=True),
+            **counts,
+            "error": nullable("string", description="Why it failed, when it did."),
+            "rejections": array(ref("AnomalyRejection"), "Refused rows by row number (GET of one batch only)."),
+            "url": text("Where to follow it."),
+        },
+        description="An anomaly batch and its report.",
+    )
+    settings = obj(
+        {
+            "topic_code": text(),
+            "warn_at": nullable("number", description="Value at or above which an item warns; null: not used."),
+            "raise_at": nullable(
+                "number",
+                description="Value at or above which an item raises a case; null: not used. "
+                "Without thresholds every item raises a case.",
+            ),
+            "risk_level": integer("Risk level of the cases raised (1 most serious … 4).", minimum=1, maximum=4),
+            "unit_map": {
+                "type": "object",
+                "description": "Item unit code to responsible unit code; codes not in it are used as they are.",
+                "additionalProperties": text(),
+            },
+            "assign_handler": boolean("With start_at_handle: the handler with least open work in the unit."),
+            "start_at_handle": boolean("Cases start straight at handling in their unit instead of at dispatch."),
+            "has_sql_source": boolean("Whether a SQL source is set (its URL is never shown)."),
+            "sql_query": text("The SELECT returning the item fields."),
+            "check_every_hours": number("How often the SQL check runs (default daily)."),
+            "next_check_at": timestamp("When the SQL check runs next.", optional=True),
+            "last_check_at": timestamp("When it last ran.", optional=True),
+            "last_check_error": nullable("string", description="Why the last check failed, if it did."),
+            "updated_by": nullable("string"),
+            "updated_at": timestamp("When the settings last changed.", optional=True),
+        },
+        description="How a topic takes in anomalies.",
+    )
+    send = obj(
+        {
+            "topic": text("Code of an active topic.", pattern=TOPIC_CODE),
+            "items": array(ref("AnomalyItem"), f"1 to {MAX_BATCH_ITEMS} items.") | {"maxItems": MAX_BATCH_ITEMS},
+        },
+        description="A batch of anomalies.",
+        closed=True,
+    )
+    put = obj(
+        {
+            "warn_at": nullable("number"),
+            "raise_at": nullable("number"),
+            "risk_level": integer(minimum=1, maximum=4, default=3),
+            "unit_map": {"type": "object", "additionalProperties": text()},
+            "assign_handler": boolean(default=False),
+            "start_at_handle": boolean(default=False),
+            "sql_url": nullable(
+                "string",
+                description="SQLAlchemy URL of a read-only source (postgresql or sqlite); stored encrypted and "
+                "never shown. Absent: kept; null: removed.",
+            ),
+            "sql_query": text("One SELECT (or WITH … SELECT) returning the item fields as columns."),
+            "check_every_hours": number(minimum=1, maximum=744, default=24),
+        },
+        required=[],
+        description="A topic's intake settings (replaces them all; absent fields take their defaults).",
+        closed=True,
+    )
+    return {
+        "AnomalyItem": item,
+        "AnomalyRejection": rejection,
+        "AnomalyBatch": batch,
+        "TopicIntake": settings,
+        "SendAnomalies": send,
+        "SetTopicIntake": put,
+    }
+
+
+def _intake_paths() -> Json:
+    senders = "Only auditors, dispatchers, supervisors and admins."
+    return {
+        "/anomalies": {
+            "post": operation(
+                "submit_anomalies",
+                "intake",
+                "Send a batch of anomalies under a topic. The batch is stored and answered with 202; up to 1,000 "
+                "items are worked before the answer (it holds the report), larger batches by the scheduler in "
+                "chunks of 1,000 (follow GET /anomaly-batches/{batch_id}). Every item goes through validation, "
+                "the white list, deduplication (external id per topic; open case per target), the topic's "
+                "thresholds and dispatch rule.",
+                {202: ok(ref("AnomalyBatch"), "The batch (done already when it was small).")},
+                errors={
+                    403: senders,
+                    413: f"More than {MAX_BATCH_ITEMS} items, or a body over 64 MB: split the batch.",
+                    422: "No topic, a topic that is not active, or `items` is not a non-empty list.",
+                },
+                body=json_body("SendAnomalies", "The topic and its items."),
+            ),
+        },
+        "/anomaly-batches": {
+            "get": operation(
+                "list_anomaly_batches",
+                "intake",
+                "Anomaly batches, newest first.",
+                {200: ok(ref("AnomalyBatchPage"), "The page (without refused rows).")},
+                errors={403: senders, 422: "Invalid query argument."},
+                parameters=[
+                    query_param("topic", "Only batches of this topic code.", text()),
+                    param_ref("Limit"),
+                    param_ref("Offset"),
+                ],
+            ),
+        },
+        "/anomaly-batches/{batch_id}": {
+            "get": operation(
+                "get_anomaly_batch",
+                "intake",
+                "One batch: status, counts and its refused rows with their reasons.",
+                {200: ok(ref("AnomalyBatch"), "The batch and its report.")},
+                errors={403: senders, 404: "No such batch.", 422: "Invalid query argument."},
+                parameters=[
+                    param_ref("BatchId"),
+                    query_param(
+                        "rejections_limit", "At most this many refused rows.", integer(minimum=0, default=1000)
+                    ),
+                ],
+            ),
+        },
+        "/topics/{code}/intake": {
+            "get": operation(
+                "get_topic_intake",
+                "intake",
+                "A topic's intake settings (defaults when none were set).",
+                {200: ok(ref("TopicIntake"), "The settings.")},
+                errors={403: "Only admins, auditors, dispatchers and supervisors.", 404: "No such topic."},
+                parameters=[param_ref("TopicCode")],
+            ),
+            "put": operation(
+                "set_topic_intake",
+                "intake",
+                "Admins and auditors: set a topic's thresholds, dispatch rule and SQL source (checked: one "
+                "SELECT; run read-only with a time limit on the topic's cadence).",
+                {200: ok(ref("TopicIntake"), "The settings.")},
+                errors={
+                    403: "Only admins and auditors.",
+                    404: "No such topic.",
+                    422: "Invalid settings, e.g. warn_at above raise_at, a unit map to no unit, a query that "
+                    "writes, or an unsupported source URL.",
+                },
+                parameters=[param_ref("TopicCode")],
+                body=json_body("SetTopicIntake", "The settings."),
+            ),
+        },
+    }
+
+
+# -- anomaly reports (三报) ------------------------------------------------------------------------------------
+
+REPORT_PERIODS = ["day", "week", "month"]
+REPORT_GROUPINGS = ["topic", "unit", "topic_unit"]
+REPORT_MEASURES = ["found", "raised", "merged", "skipped", "recorded", "warned", "completed", "overdue"]
+
+
+def _anomaly_report_schemas() -> Json:
+    """A report's counts, rows per grouping and trend."""
+    counts = obj(
+        {
+            "found": integer("Anomalies taken in that were observed in the period (every outcome)."),
+            "raised": integer("Of those, anomalies that raised a case."),
+            "merged": integer("Of those, anomalies attached to an open case of the same target."),
+            "skipped": integer("Of those, anomalies whose target was white-listed."),
+            "recorded": integer("Of those, anomalies below the warning threshold (recorded only)."),
+            "warned": integer("Of those, anomalies at or above the warning threshold."),
+            "completed": integer("Cases of the topic closed (or white-listed) in the period."),
+            "overdue": integer("Cases of the topic with a step that fell due in the period and was not done in time."),
+        },
+        description="What happened in one period.",
+    )
+    trend_point = {"allOf": [ref("AnomalyReportCounts"), obj({"period": text("Period label.")})]}
+    row = {
+        "allOf": [
+            ref("AnomalyReportCounts"),
+            obj(
+                {
+                    "topic": nullable("string", description="Topic code (null in the by-unit grouping)."),
+                    "topic_name": nullable("string"),
+                    "unit": nullable("string", description="Unit code (null in the by-topic grouping)."),
+                    "unit_name": nullable("string"),
+                    "previous": {
+                        "anyOf": [ref("AnomalyReportCounts"), {"type": "null"}],
+                        "description": "The counts of the period before.",
+                    },
+                    "trend": array(trend_point, "The counts per period, oldest first; the last is the one asked."),
+                }
+            ),
+        ],
+        "description": "One line of a report; its own counts are those of the period asked.",
+    }
+    report = obj(
+        {
+            "period": text("day, week or month.", enum=REPORT_PERIODS),
+            "date": text("The day whose period is reported (local calendar), ISO 8601."),
+            "topic": nullable("string", description="The topic filter, if any."),
+            "unit": nullable("string", description="The unit filter (the unit and the units below it), if any."),
+            "periods": array(
+                obj(
+                    {
+                        "label": text("2026-11-20 (day), 2026-W47 (ISO week) or 2026-11 (month)."),
+                        "start": timestamp("Start (local midnight, as UTC)."),
+                        "end": timestamp("End, exclusive."),
+                    }
+                ),
+                "The periods of the trend, oldest first.",
+            ),
+            "measures": array(text(enum=REPORT_MEASURES), "The counts in each row, in order."),
+            "totals": ref("AnomalyReportCounts"),
+            "trend": array(trend_point, "The totals per period, oldest first."),
+            "rows": obj(
+                {grouping: array(ref("AnomalyReportRow")) for grouping in REPORT_GROUPINGS},
+                description="Rows by topic (every active topic), by unit and by topic and unit.",
+            ),
+        },
+        description="A daily, weekly or monthly anomaly report (三报) within the caller's units.",
+    )
+    return {"AnomalyReportCounts": counts, "AnomalyReportRow": row, "AnomalyReport": report}
+
+
+def _anomaly_report_paths() -> Json:
+    refusals: dict[int, str | None] = {
+        403: "Only auditors, supervisors and admins; a unit outside the caller's units.",
+        422: "Unknown period, grouping, topic or unit, a malformed date, or a trend outside 1–24.",
+    }
+    parameters = [
+        query_param("period", "day, week or month (required).", text(enum=REPORT_PERIODS)),
+        query_param("date", "A day of the period (YYYY-MM-DD, local); default today.", text(format="date")),
+        query_param("topic", "Only this topic code.", text()),
+        query_param("unit", "Only this unit and the units below it.", text()),
+        query_param("trend", "How many periods, the asked one included.", integer(minimum=1, maximum=24, default=7)),
+    ]
+
+    def download(content_type: str, what: str) -> Json:
+        return {
+            "description": what,
+            "headers": {
+                "Content-Disposition": {
+                    "description": '`attachment; filename="anomalies-<period>-<date>….<ext>"`.',
+                    "schema": {"type": "string"},
+                },
+            },
+            "content": {content_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
+
+    return {
+        "/anomaly-reports": {
+            "get": operation(
+                "get_anomaly_report",
+                "reports",
+                "Daily, weekly or monthly anomaly report: found, raised, merged, skipped, recorded, warned, "
+                "completed and overdue per topic, per unit and per topic and unit, with the periods before.",
+                {200: ok(ref("AnomalyReport"), "The report.")},
+                errors=refusals,
+                parameters=parameters,
+            ),
+        },
+        "/anomaly-reports/export.xlsx": {
+            "get": operation(
+                "export_anomaly_report_xlsx",
+                "reports",
+                "The report as an Excel workbook: a sheet of parameters, one sheet per grouping (the period "
+                "asked) and the trend of the totals; text that starts like a formula is prefixed with '.",
+                {200: download(XLSX_TYPE, "The workbook.")},
+                errors=refusals,
+                parameters=parameters,
+            ),
+        },
+        "/anomaly-reports/export.csv": {
+            "get": operation(
+                "export_anomaly_report_csv",
+                "reports",
+                "One grouping of the report (or the trend) as CSV, UTF-8 with BOM, neutralised like the workbook.",
+                {200: download("text/csv", "The CSV file.")},
+                errors=refusals,
+                parameters=[
+                    *parameters,
+                    query_param(
+                        "grouping", "Which table.", text(enum=[*REPORT_GROUPINGS, "trend"], default="topic_unit")
+                    ),
+                ],
+            ),
+        },
+    }
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

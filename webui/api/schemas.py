@@ -23,6 +23,35 @@ class CompleteTaskSchema(_Strict):
 
 class RetrySchema(_Strict):
     data = fields.Dict(keys=fields.String(), load_default=dict)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class CancelSchema(_Strict):
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class MoveInstancesSchema(_Strict):
+    from_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    dry_run = fields.Boolean(load_default=True)
+    instance_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=36)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=500),
+    )
+    unit = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    topic = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    status = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(["running", "error", "completed", "cancelled"])
+    )
+    expected = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=None, allow_none=True)
+
+
+class MoveInstanceSchema(_Strict):
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    dry_run = fields.Boolean(load_default=False)
+    expected_lock = fields.Integer(load_default=None, allow_none=True)
 
 
 class MessageSchema(_Strict):
@@ -186,3 +215,101 @@ class ReassignSchema(_Strict):
 
 class BulkReassignSchema(ReassignSchema):
     task_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class UserListArgs(PageArgs):
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    unit = fields.String(load_default=None)
+    role = fields.String(load_default=None)
+    active = fields.Boolean(load_default=None, allow_none=True)
+
+
+class NewUserSchema(_Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    display_name = fields.String(load_default="", validate=validate.Length(max=200))
+    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    unit = fields.String(load_default=None, allow_none=True)
+    roles = fields.List(fields.String(validate=validate.Length(min=1, max=80)), required=True)
+    password = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class UserChangeSchema(_Strict):
+    """Only the fields sent change."""
+
+    display_name = fields.String(validate=validate.Length(max=200))
+    email = fields.String(allow_none=True, validate=validate.Length(max=200))
+    unit = fields.String(allow_none=True)
+    roles = fields.List(fields.String(validate=validate.Length(min=1, max=80)))
+
+
+class PasswordSchema(_Strict):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class UnitNameSchema(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class UnitMoveSchema(_Strict):
+    parent = fields.String(required=True, allow_none=True)
+
+
+class NewTokenSchema(_Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class AuditLogArgs(PageArgs):
+    who = fields.String(load_default=None, validate=validate.Length(max=80))
+    kind = fields.String(load_default=None, validate=validate.Length(max=40))
+    object = fields.String(load_default=None, validate=validate.Length(max=200))
+    # Whole days in the configured time zone, both included.
+    since = fields.Date(load_default=None)
+    until = fields.Date(load_default=None)
+
+
+class ValidateDiagramSchema(_Strict):
+    xml = fields.String(required=True)
+    file_name = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class CreateDraftSchema(ValidateDiagramSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    process_key = fields.String(load_default=None, validate=validate.Length(max=200))
+    base_version = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+
+
+class UpdateDraftSchema(_Strict):
+    xml = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PublishDraftSchema(_Strict):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class AnomalyBatchSchema(_Strict):
+    topic = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # Each item is checked row by row while the batch is worked, so one bad row never refuses the whole batch.
+    items = fields.Raw(required=True)
+
+
+class AnomalyBatchListArgs(PageArgs):
+    topic = fields.String(load_default=None)
+
+
+class AnomalyBatchArgs(Schema):
+    rejections_limit = fields.Integer(load_default=1000, validate=validate.Range(min=0, max=100_000))
+
+
+class TopicIntakeSchema(_Strict):
+    warn_at = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    raise_at = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    risk_level = fields.Integer(load_default=3, strict=True)
+    unit_map = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=64)), values=fields.String(),
+                           load_default=dict)  # fmt: skip
+    assign_handler = fields.Boolean(load_default=False)
+    start_at_handle = fields.Boolean(load_default=False)
+    sql_url = fields.String(allow_none=True, validate=validate.Length(max=2000))  # absent: kept as it is
+    sql_query = fields.String(load_default="", validate=validate.Length(max=10_000))
+    check_every_hours = fields.Float(load_default=24.0)

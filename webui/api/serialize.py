@@ -6,7 +6,16 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from engine.domain.views import DefinitionView, DeployResult, HistoryView, InstanceView, Page, TaskView, VersionView
+from engine.domain.views import (
+    DefinitionView,
+    DeployResult,
+    HistoryView,
+    InstanceView,
+    MoveReport,
+    Page,
+    TaskView,
+    VersionView,
+)
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -113,3 +122,8 @@ def deploy_json(results: list[DeployResult]) -> dict[str, Any]:
 
 def page_json(page: Page, item: Any) -> dict[str, Any]:
     return {"items": [item(x) for x in page.items], "total": page.total, "limit": page.limit, "offset": page.offset}
+
+
+def move_json(r: MoveReport) -> dict[str, Any]:
+    """One line of a version-move report."""
+    return plain(r)

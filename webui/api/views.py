@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from engine.domain.errors import ValidationError
-from engine.services import definitions, instances, tasks
+from engine.services import definitions, instances, tasks, version_moves
 from webui import app_engine
 from webui.api import bp, schemas
 from webui.api.inputs import json_body
@@ -17,7 +17,9 @@ from webui.api.serialize import (
     definition_json,
     deploy_json,
     instance_json,
+    move_json,
     page_json,
+    plain,
     task_json,
     version_json,
 )
@@ -118,11 +120,21 @@ def get_instance(instance_id: str) -> dict[str, Any]:
     return instance_json(view)
 
 
+@bp.get("/instances/<instance_id>/diagram")
+@login_required
+def get_instance_diagram(instance_id: str) -> dict[str, Any]:
+    view = instances.instance_diagram(app_engine().uow(readonly=True), instance_id=instance_id, actor=current_actor())
+    return plain(view)
+
+
 @bp.post("/instances/<instance_id>/cancel")
 @login_required
 def cancel_instance(instance_id: str) -> dict[str, Any]:
     engine = app_engine()
-    view = instances.cancel_instance(engine.uow(), instance_id=instance_id, actor=current_actor(), now=engine.now())
+    args = json_body(schemas.CancelSchema())
+    view = instances.cancel_instance(
+        engine.uow(), instance_id=instance_id, actor=current_actor(), now=engine.now(), reason=args["reason"]
+    )
     return instance_json(view)
 
 
@@ -132,9 +144,47 @@ def retry_instance(instance_id: str) -> dict[str, Any]:
     engine = app_engine()
     args = json_body(schemas.RetrySchema())
     view = instances.retry_instance(
-        engine.uow(), instance_id=instance_id, actor=current_actor(), now=engine.now(), data=args["data"]
+        engine.uow(),
+        instance_id=instance_id,
+        actor=current_actor(),
+        now=engine.now(),
+        data=args["data"],
+        reason=args["reason"],
     )
     return instance_json(view)
+
+
+@bp.post("/instances/<instance_id>/move")
+@login_required
+def move_instance(instance_id: str) -> dict[str, Any]:
+    engine = app_engine()
+    args = json_body(schemas.MoveInstanceSchema())
+    report = version_moves.move_instance(
+        engine.uow(), instance_id=instance_id, actor=current_actor(), now=engine.now(), **args
+    )
+    return move_json(report)
+
+
+@bp.post("/definitions/<key>/migrations")
+@login_required
+def move_instances(key: str) -> dict[str, Any]:
+    engine = app_engine()
+    args = json_body(schemas.MoveInstancesSchema())
+    reports = version_moves.move_instances(
+        engine.uow,
+        process_key=key,
+        from_version=args["from_version"],
+        to_version=args["to_version"],
+        dry_run=args["dry_run"],
+        instance_ids=args["instance_ids"],
+        unit_code=args["unit"],
+        topic_code=args["topic"],
+        status=args["status"],
+        expected=args["expected"],
+        actor=current_actor(),
+        now=engine.now(),
+    )
+    return {"dry_run": args["dry_run"], "results": [move_json(r) for r in reports]}
 
 
 @bp.post("/messages")

@@ -362,6 +362,8 @@ def history_kind_label(kind: str) -> str:
         "supervision_raised": _("Supervision order raised"),
         "urged": _("Urged"),
         "retried": _("Retried"),
+        "task_reassigned": _("Task reassigned"),
+        "version_moved": _("Moved to another version"),
         "error": _("Error"),
         "completed": _("Process completed"),
         "cancelled": _("Process cancelled"),

@@ -29,15 +29,24 @@ from engine.persistence.models.core import (
     User,
     UserRole,
 )
+from engine.persistence.models.drafts import DefinitionDraft
+from engine.persistence.models.intake import Anomaly, AnomalyBatch, AnomalyRejection, AnomalyStagedRow, TopicIntake
+from engine.persistence.models.intake_uploads import AnomalyUpload, UploadMapping
 from engine.persistence.models.scoring import KpiAdjustment, KpiIndicator, KpiSnapshot, KpiSnapshotFigure
 
 __all__ = [
+    "Anomaly",
+    "AnomalyBatch",
+    "AnomalyRejection",
+    "AnomalyStagedRow",
+    "AnomalyUpload",
     "ApiToken",
     "ArchiveObligation",
     "CalendarOverride",
     "Case",
     "Contract",
     "DecisionFile",
+    "DefinitionDraft",
     "DefinitionVersion",
     "Document",
     "DocumentWaiver",
@@ -57,7 +66,9 @@ __all__ = [
     "TimeLimitRule",
     "Timer",
     "Topic",
+    "TopicIntake",
     "Unit",
+    "UploadMapping",
     "User",
     "UserRole",
     "WhitelistEntry",

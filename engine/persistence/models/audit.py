@@ -65,7 +65,7 @@ class Case(Base):
         Index("ix_cases_topic_target", "topic_code", "target", "status"),
         Index("ix_cases_unit_status", "unit_code", "status"),
         # The evaluation reads only the cases open at a period's start or closed since, from the index alone
-        # (bench B10).
+        # (bench B11).
         Index("ix_cases_closed_at", "closed_at", "created_at", "unit_code", "handler", "status", "instance_id"),
     )
 
@@ -259,7 +259,7 @@ class ArchiveObligation(Base):
 
     __tablename__ = "archive_obligations"
     __table_args__ = (
-        # The evaluation's obligations due in a period, per unit or person, from the index alone (bench B10).
+        # The evaluation's obligations due in a period, per unit or person, from the index alone (bench B11).
         Index("ix_obligations_due_at", "due_at", "unit_code", "responsible", "state", "is_on_time"),
         Index(
             "ix_obligations_open_due",

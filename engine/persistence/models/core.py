@@ -149,7 +149,7 @@ class HumanTask(Base):
         Index("ix_human_tasks_open_escalate", "escalate_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_instance_step", "instance_id", "bpmn_id"),
         # The supervisors' board: open tasks counted by unit, step or person and time state, from the index alone
-        # (bench B10), and its items, worst and earliest due first.
+        # (bench B11), and its items, worst and earliest due first.
         Index(
             "ix_human_tasks_open_board",
             "unit_code",
@@ -160,7 +160,7 @@ class HumanTask(Base):
             postgresql_where=OPEN,
         ),
         Index("ix_human_tasks_open_time", "time_state", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
-        # The evaluation's completed steps of a period, per unit or person, from the index alone (bench B10).
+        # The evaluation's completed steps of a period, per unit or person, from the index alone (bench B11).
         Index("ix_human_tasks_completed_at", "completed_at", "state", "unit_code", "completed_by"),
     )
 
@@ -225,9 +225,11 @@ class MessageWait(Base):
 
 
 class HistoryEvent(Base):
-    """Append-only history: who did what, when, with which data."""
+    """Append-only history: who did what, when, with which data (admin changes: what about, before and after)."""
 
     __tablename__ = "history_events"
+    # The audit log reads admin.* kinds newest first.
+    __table_args__ = (Index("ix_history_events_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -238,3 +240,4 @@ class HistoryEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     message: Mapped[str] = mapped_column(Text, default="")
     data_json: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(200), index=True)

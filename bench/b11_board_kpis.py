@@ -1,4 +1,4 @@
-"""B10: the supervisors' board (each group_by, and a drill-down) and the evaluation KPIs (each level) over 1M
+"""B11: the supervisors' board (each group_by, and a drill-down) and the evaluation KPIs (each level) over 1M
 human tasks of history, with the cases, archive obligations and rectification rounds that go with them."""
 
 from __future__ import annotations
@@ -353,14 +353,14 @@ def check_plans(engine: Engine, statements: list[databases.Statement]) -> tuple[
                     problems.append(f"statement:\n{s.sql}\nplan:\n{plan}")
     problem = None
     if problems:
-        problem = f"B10 ({engine.db.dialect.name}): a board or KPI statement scans human_tasks:\n\n" + "\n\n".join(
+        problem = f"B11 ({engine.db.dialect.name}): a board or KPI statement scans human_tasks:\n\n" + "\n\n".join(
             problems
         )
     return plans, problem
 
 
 def measure_database(kind: str, size: Sizes) -> tuple[dict[str, Any], list[Row]]:
-    with databases.fresh_database(kind, "b10") as url:
+    with databases.fresh_database(kind, "b11") as url:
         engine = build_engine(Settings(database_url=url, scheduler_enabled=False))
         try:
             engine.create_schema()
@@ -372,7 +372,7 @@ def measure_database(kind: str, size: Sizes) -> tuple[dict[str, Any], list[Row]]
             engine.dispose()
     rows = [
         Row(
-            "B10",
+            "B11",
             f"{kind}, {r['case']}",
             r["timing"].n,
             r["timing"].median_ms,
@@ -405,7 +405,7 @@ def run(*, smoke: bool) -> tuple[dict[str, Any], list[Row]]:
         results.append(result)
         rows.extend(case_rows)
     return {
-        "benchmark": "B10",
+        "benchmark": "B11",
         "what": "board (each group_by, a drill-down, its items) and KPIs (each level, one month) through the services",
         "sizes": {"tasks": size.tasks, "runs_per_case": size.runs},
         "target_p95_ms": TARGET_MS,
