@@ -113,6 +113,8 @@ class KpiCounts:
     step_completions: int = 0
     open_at_start: int = 0
     open_at_end: int = 0
+    anomalies_found: int = 0  # valid anomalies of the unit observed in the period (anomaly intake)
+    anomalies_raised: int = 0  # of those, the ones that raised a case of their own
 
     def __add__(self, other: KpiCounts) -> KpiCounts:
         return KpiCounts(*(a + b for a, b in zip(_values(self), _values(other), strict=True)))
@@ -138,8 +140,7 @@ class KpiRow:
     rectification_completion_rate: float | None
     overdue_rate: float | None
     cumulative_completion_rate: float | None
-    # 稽查异常问题发起率 needs anomalies found, which nothing records yet (no anomaly intake): always None.
-    audit_initiation_rate: float | None = None
+    audit_initiation_rate: float | None = None  # per unit only: an anomaly belongs to a unit, not to a person
 
 
 RATE_FIELDS = (
@@ -166,6 +167,7 @@ def kpi_row(key: str, label: str, counts: KpiCounts) -> KpiRow:
         rectification_completion_rate=rate(c.rectification_accepted, c.rectification_cases),
         overdue_rate=rate(c.cases_overdue, c.cases_raised),
         cumulative_completion_rate=cumulative_completion_rate(c.open_at_start, c.open_at_end),
+        audit_initiation_rate=rate(c.anomalies_raised, c.anomalies_found),
     )
 
 

@@ -34,8 +34,9 @@ def kpi_counts(
 ) -> dict[str, KpiCounts]:
     """Counts per handler/responsible/completer (`by="person"`) or per unit code (`by="unit"`), rows in `units`.
 
-    Four GROUP BY queries (cases, rectification rounds, archive obligations, completed tasks), each reading an
-    index range of the period rather than the whole history; rows without a person or unit are left out.
+    Four GROUP BY queries (cases, rectification rounds, archive obligations, completed tasks), and per unit a fifth
+    (anomalies found), each reading an index range of the period rather than the whole history; rows without a
+    person or unit are left out.
     """
     if by not in ("person", "unit"):
         raise ValueError(f"by person or unit, not {by!r}")
@@ -115,6 +116,16 @@ def kpi_counts(
         task_key.is_not(None), H.state == "completed", H.completed_at >= start, H.completed_at < end
     )
     collect(_scoped(steps, H.unit_code, units).group_by(task_key), ("step_completions",))
+
+    if by == "unit":  # an anomaly names the unit it was found in; no person owns it before a case is raised
+        A = m.Anomaly
+        found_in_period = select(A.unit_code, func.count(), _count_if(A.outcome == "raised")).where(
+            A.observed_at >= start, A.observed_at < end
+        )
+        collect(
+            _scoped(found_in_period, A.unit_code, units).group_by(A.unit_code),
+            ("anomalies_found", "anomalies_raised"),
+        )
 
     return {
         key: KpiCounts(**{name: values.get(name, 0) for name in COUNT_FIELDS})

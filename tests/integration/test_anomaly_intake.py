@@ -10,7 +10,7 @@ import pytest
 from cli.demo import complete_step
 from engine.domain.errors import ConflictError
 from engine.scheduler import jobs
-from engine.services import anomalies, cases, documents, instances, reminders, tasks, topic_intake, users
+from engine.services import anomalies, cases, documents, evaluation, instances, reminders, tasks, topic_intake, users
 from tests.conftest import BOTH_DATABASES
 from tests.helpers import build_org, deploy_processes, publish_topic
 from webui import create_app
@@ -293,3 +293,23 @@ def test_a_failing_sql_source_is_reported_to_the_topic_owner_and_never_crashes_t
     assert setting.last_check_error and setting.next_check_at == engine.now() + dt.timedelta(hours=24)
     owner_reminders = reminders.list_reminders(engine.uow(), actor=org["auditor"])
     assert [r.subject_id for r in owner_reminders if r.category == "anomaly_warning"] == [TOPIC]
+
+
+def test_the_audit_initiation_rate_counts_the_units_anomalies_and_the_cases_they_raised(engine, org):
+    """稽查异常问题发起率 = anomalies raising a case / anomalies found, per team and unit; none per person."""
+    send(engine, org, [item(n, target=f"T-{n}", unit="JC-DONG-1") for n in range(4)])
+    merged = send(engine, org, [item(10 + n, target="T-0", unit="JC-DONG-1") for n in range(2)])
+    assert (merged.raised, merged.merged) == (0, 2)
+    send(engine, org, [item(20, target="T-20", unit="JC-XI-1")])
+    evaluation_of = {
+        level: {
+            row.key: row for row in evaluation.kpis(engine.uow(), actor=org["admin"], period="2026-11", level=level)
+        }
+        for level in ("team", "unit", "person")
+    }
+    station = evaluation_of["team"]["JC-DONG-1"]
+    assert (station.counts.anomalies_found, station.counts.anomalies_raised) == (6, 4)
+    assert station.audit_initiation_rate == pytest.approx(4 / 6)
+    assert evaluation_of["unit"]["JC-DONG"].audit_initiation_rate == pytest.approx(4 / 6)
+    assert evaluation_of["unit"]["JC-XI"].audit_initiation_rate == pytest.approx(1.0)
+    assert all(row.audit_initiation_rate is None for row in evaluation_of["person"].values())

@@ -223,6 +223,8 @@ DONG_1 = {
     "step_completions": 2,
     "open_at_start": 1,
     "open_at_end": 1,
+    "anomalies_found": 0,  # no anomaly intake in this fixture
+    "anomalies_raised": 0,
     "step_completion_rate": 0.5,
     "on_time_archive_rate": 0.25,
     "completion_rate": 1.0,
@@ -243,6 +245,8 @@ XI_1 = {
     "step_completions": 1,
     "open_at_start": 0,
     "open_at_end": 2,
+    "anomalies_found": 0,
+    "anomalies_raised": 0,
     "step_completion_rate": None,
     "on_time_archive_rate": None,
     "completion_rate": 1 / 3,

@@ -2007,6 +2007,8 @@ KPI_COUNTS = [
     "step_completions",
     "open_at_start",
     "open_at_end",
+    "anomalies_found",
+    "anomalies_raised",
 ]
 KPI_RATES = [
     "step_completion_rate",

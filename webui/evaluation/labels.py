@@ -19,6 +19,8 @@ def field_labels() -> dict[str, str]:
         "step_completions": _("Steps completed"),
         "open_at_start": _("Open at start"),
         "open_at_end": _("Open at end"),
+        "anomalies_found": _("Anomalies found"),
+        "anomalies_raised": _("Anomalies raising a case"),
         "step_completion_rate": _("Step completion rate"),
         "on_time_archive_rate": _("On-time archive rate"),
         "completion_rate": _("Completion rate"),

@@ -64,6 +64,8 @@ class Anomaly(Base):
         UniqueConstraint("topic_code", "external_id"),
         Index("ix_anomalies_batch_outcome", "batch_id", "outcome"),
         Index("ix_anomalies_topic_observed", "topic_code", "observed_at"),
+        # The evaluation counts a period's anomalies per unit (audit initiation rate) from the index alone.
+        Index("ix_anomalies_observed_unit", "observed_at", "unit_code", "outcome"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
