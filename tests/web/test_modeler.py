@@ -10,7 +10,13 @@ from flask.testing import FlaskClient
 from engine.services import users
 from tests.helpers import ROOT
 from tests.web.conftest import bearer
-from tests.web.test_pages import csrf_token, engine, seeded_database, signed_in  # noqa: F401  - shared fixtures
+from tests.web.test_pages import (  # noqa: F401  - shared fixtures
+    csrf_token,
+    engine,
+    raise_dispatched_case,
+    seeded_database,
+    signed_in,
+)
 
 CASE_XML = (ROOT / "processes" / "audit_case" / "audit_case.bpmn").read_text(encoding="utf-8")
 LIMIT = '<spiffworkflow:property name="timeLimit" value="P1D" />'
@@ -94,7 +100,8 @@ def test_a_draft_is_saved_listed_resumed_and_discarded(owner: FlaskClient, app: 
     assert "两天派工" not in owner.get("/definitions").text
 
 
-def test_publishing_shows_version_two_with_its_comment_and_counts(owner: FlaskClient) -> None:
+def test_publishing_shows_version_two_with_its_comment_and_counts(owner: FlaskClient, engine: Any) -> None:  # noqa: F811
+    raise_dispatched_case(engine)  # a case runs on v1
     token = _page_token(owner)
     no_comment = _json(owner, "/modeler/publish", {"xml": TWO_DAYS, "comment": " "}, token)
     assert no_comment.status_code == 422
@@ -107,6 +114,9 @@ def test_publishing_shows_version_two_with_its_comment_and_counts(owner: FlaskCl
     listing = owner.get("/definitions").text
     assert "派工时限改为两天" in listing and 'data-version="2"' in listing
     assert "/modeler/compare?key=audit_case&amp;a=1&amp;b=2" in listing
+    # v1 still runs the seeded case: the list offers to move it onto v2 (the dry run comes first there).
+    assert "/definitions/audit_case/migrations?from_version=1&amp;to_version=2" in listing
+    assert "/definitions/audit_case/migrations?from_version=2" not in listing
 
 
 def test_the_api_keeps_drafts_per_owner_and_publishes_them(app: Any, engine: Any) -> None:  # noqa: F811
