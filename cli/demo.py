@@ -14,7 +14,7 @@ from engine.bootstrap import Engine
 from engine.domain.errors import EngineError
 from engine.domain.views import Actor, InstanceView
 from engine.scheduler import jobs
-from engine.services import cases, definitions, documents, tasks, topics, users
+from engine.services import anomalies, cases, definitions, documents, tasks, topic_intake, topics, users
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credentials
 SYSTEM = Actor("demo", frozenset({"admin"}))
@@ -117,7 +117,51 @@ def load_demo(engine: Engine, root: Path, echo: Callable[[str], None] = click.ec
         )
     jobs.tick(engine)
     echo("30 cases across every stage (dispatch, handling, review, rectification, archive, closed); some overdue")
+    report = _take_in_anomalies(engine, people, stations=[s[0] for s in stations], now=now)
+    echo(
+        f"an anomaly batch under METER-02: {report['received']} received, {report['raised']} raised cases "
+        f"(dispatched by rule), {report['warned']} warned, {report['recorded']} recorded, "
+        f"{report['rejected']} rejected"
+    )
     echo(f"Sign in with any user above and the password {DEMO_PASSWORD}.")
+
+
+def _take_in_anomalies(
+    engine: Engine, people: dict[str, Actor], *, stations: list[str], now: dt.datetime
+) -> dict[str, int]:
+    """A week of meter-ratio anomalies through intake: thresholds decide, the topic's rule dispatches what it raises."""
+    topic_intake.set_intake(
+        engine.uow(),
+        topic_code="METER-02",
+        actor=SYSTEM,
+        now=now,
+        box=engine.secret_box,
+        warn_at=1.1,
+        raise_at=1.3,
+        risk_level=2,
+        assign_handler=True,
+        start_at_handle=True,
+    )
+    rng = random.Random(8)
+    items: list[dict[str, Any]] = []
+    for n in range(40):
+        ratio = (1.0, 1.05, 1.2, 1.5)[0 if n % 10 < 6 else 1 if n % 10 < 8 else 2 if n % 10 == 8 else 3]
+        items.append(
+            {
+                "external_id": f"YC-METER-{n + 1:04d}",
+                "target": f"电能表 {5200000 + n * 37}",
+                "unit": stations[n % len(stations)],
+                "value": ratio,
+                "observed_at": (now - dt.timedelta(days=n % 7, hours=rng.randint(1, 9))).isoformat(),
+                "description": f"电能表倍率档案为 30，现场核定倍率比 {ratio}",
+            }
+        )
+    items.append({**items[0], "external_id": "YC-METER-BAD", "unit": "NO-SUCH-UNIT"})  # a refused row, by reason
+    batch = anomalies.submit_batch(
+        engine.uow(), topic_code="METER-02", items=items, source="api", actor=people["auditor"], now=now, owner="demo"
+    )
+    done = anomalies.work_batch(engine.uow, batch_id=batch.id, owner="demo", clock=engine.now)
+    return {name: getattr(done, name) for name in ("received", "raised", "warned", "recorded", "rejected")}
 
 
 def _collect(root: Path) -> tuple[list[tuple[str, bytes]], dict[str, Any]]:

@@ -24,7 +24,11 @@ def test_demo_builds_a_living_system_once(engine):
     assert [t.status for t in topics.list_topics(engine.uow())] == ["active"] * 3
     admin = Actor("root", frozenset({"admin"}))
     page = cases.list_cases(engine.uow(), actor=admin, limit=100)
-    assert page.total == 30
+    assert page.total == 34  # 30 driven through their steps, 4 raised by the anomaly batch
+    intake = [c for c in page.items if c.source != "营销系统监控"]
+    assert len(intake) == 4 and {c.topic_code for c in intake} == {"METER-02"}
+    assert {c.status for c in intake} == {"handling"}  # dispatched by the topic's rule, straight to handling
+    assert any("4 raised cases" in line and "1 rejected" in line for line in lines)
     assert {c.status for c in page.items} == {
         "dispatching",
         "handling",
