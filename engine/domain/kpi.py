@@ -22,11 +22,16 @@ _YEAR = re.compile(r"^(\d{4})$")
 PERIOD_FORMATS = "2026-11 (month), 2026-W47 (ISO week), 2026-Q4 (quarter) or 2026 (year)"
 
 
+# Rates carry ten decimals: Excel keeps 15 significant digits, so a rate read back from an export is the very
+# number the API and the page show (1/7 in full would come back one digit short).
+RATE_DECIMALS = 10
+
+
 def rate(numerator: int | float, denominator: int | float) -> float | None:
-    """numerator / denominator, or None when there is nothing to divide by (callers show "—")."""
+    """numerator / denominator to RATE_DECIMALS places, or None when there is nothing to divide by ("—")."""
     if not denominator:
         return None
-    return numerator / denominator
+    return round(numerator / denominator, RATE_DECIMALS)
 
 
 def change_rate(start: int | float, end: int | float) -> float | None:

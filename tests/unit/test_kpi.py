@@ -103,3 +103,20 @@ def test_ancestor_at_walks_up_the_tree() -> None:
     assert kpi.ancestor_at("JC-DONG", parents=parents, levels=levels, level="district") == "JC-DONG"
     assert kpi.ancestor_at("JC", parents=parents, levels=levels, level="district") is None
     assert kpi.ancestor_at("JC-DONG", parents=parents, levels=levels, level="station") is None
+
+
+def test_a_rate_reads_back_from_an_excel_cell_as_the_same_number() -> None:
+    """openpyxl writes 16 significant digits: a rate of ten decimals survives the export unchanged."""
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    book = Workbook()
+    values = [kpi.rate(1, 7), kpi.rate(2, 3), kpi.rate(5, 6)]
+    for row, value in enumerate(values, start=1):
+        book.active.cell(row=row, column=1, value=value)
+    saved = io.BytesIO()
+    book.save(saved)
+    sheet = load_workbook(io.BytesIO(saved.getvalue())).active
+    assert [sheet.cell(row=row, column=1).value for row in range(1, 4)] == values
+    assert values[0] == pytest.approx(1 / 7, abs=1e-10)
