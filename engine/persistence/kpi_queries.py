@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select, union_all
+from sqlalchemy import Select, and_, case, distinct, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from engine.domain.kpi import COUNT_FIELDS, KpiCounts
@@ -49,7 +49,16 @@ def kpi_counts(
                 bucket[name] = bucket.get(name, 0) + int(value or 0)
 
     in_period = and_(C.created_at >= start, C.created_at < end)
-    overdue = exists().where(H.instance_id == C.instance_id, H.time_state == "red", H.state.in_(("open", "completed")))
+    # 'red' written inline, not bound: both databases then answer the probe from ix_human_tasks_red_instance (a
+    # partial index, which a bound value cannot be proven to match) instead of reading every task of the case;
+    # selecting the key, not *, so that SQLite reads that index alone.
+    overdue = (
+        select(H.instance_id)
+        .where(
+            H.instance_id == C.instance_id, H.time_state == literal_column("'red'"), H.state.in_(("open", "completed"))
+        )
+        .exists()
+    )
     case_key = C.handler if by == "person" else C.unit_code
     # Only cases still open at the start or closed since can count for the period (raised, completed, overdue,
     # open at either end): the two index ranges of ix_cases_closed_at, not every case ever raised.

@@ -67,6 +67,11 @@ class Case(Base):
         # The evaluation reads only the cases open at a period's start or closed since, from the index alone
         # (bench B11).
         Index("ix_cases_closed_at", "closed_at", "created_at", "unit_code", "handler", "status", "instance_id"),
+        # The board by topic: a task's case topic from the index alone (bench B11).
+        Index("ix_cases_instance_topic", "instance_id", "topic_code"),
+        # The evaluation's rectification rounds joined to their cases: PostgreSQL probes this index alone per round
+        # instead of hashing every case ever raised (bench B11).
+        Index("ix_cases_id_unit_handler", "id", "created_at", "unit_code", "handler"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

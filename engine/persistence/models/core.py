@@ -14,6 +14,7 @@ CLAIMED = text("state = 'open' AND assignee IS NOT NULL")
 UNCLAIMED = text("state = 'open' AND assignee IS NULL")
 GREEN = text("state = 'open' AND time_state = 'green'")
 NOT_RED = text("state = 'open' AND time_state != 'red'")
+RED = text("time_state = 'red'")
 
 
 class User(Base):
@@ -144,7 +145,9 @@ class HumanTask(Base):
         # The sweep's thresholds: only rows that can still cross them (an idle tick touches nothing; bench B5).
         Index("ix_human_tasks_open_warn", "warn_at", sqlite_where=GREEN, postgresql_where=GREEN),
         Index("ix_human_tasks_open_due", "due_at", sqlite_where=NOT_RED, postgresql_where=NOT_RED),
-        Index("ix_human_tasks_completed_by", "completed_by", "completed_at"),
+        # A person's completed tasks; with the state, the evaluation's completed steps per person come from the
+        # index alone, in the order of the GROUP BY (bench B11).
+        Index("ix_human_tasks_completed_by", "completed_by", "completed_at", "state"),
         Index("ix_human_tasks_open_next_reminder", "next_reminder_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_open_escalate", "escalate_at", sqlite_where=OPEN, postgresql_where=OPEN),
         Index("ix_human_tasks_instance_step", "instance_id", "bpmn_id"),
@@ -160,6 +163,21 @@ class HumanTask(Base):
             postgresql_where=OPEN,
         ),
         Index("ix_human_tasks_open_time", "time_state", "due_at", sqlite_where=OPEN, postgresql_where=OPEN),
+        # The board by topic: each open task's instance and time state from the index alone, joined to its case
+        # through ix_cases_instance_topic (bench B11). The predicate's columns are repeated as key columns so that
+        # SQLite counts the index as covering.
+        Index(
+            "ix_human_tasks_open_instance",
+            "instance_id",
+            "time_state",
+            "state",
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        # The evaluation's overdue cases: one probe per case into the red tasks alone, never the task rows.
+        Index(
+            "ix_human_tasks_red_instance", "instance_id", "time_state", "state", sqlite_where=RED, postgresql_where=RED
+        ),
         # The evaluation's completed steps of a period, per unit or person, from the index alone (bench B11).
         Index("ix_human_tasks_completed_at", "completed_at", "state", "unit_code", "completed_by"),
     )
