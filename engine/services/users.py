@@ -215,9 +215,7 @@ def set_locale(uow: UnitOfWork, *, username: str, locale: str) -> None:
     if locale not in LOCALES:
         raise ValidationError({"locale": [f"one of {', '.join(LOCALES)}"]})
     with uow as repos:
-        user = repos.user_by_name(username)
-        if user is None:
-            raise NotFoundError(f"no user named {username}")
+        user = _user(repos, username)
         user.locale = locale
 
 
@@ -271,9 +269,7 @@ def list_tokens(uow: UnitOfWork, *, actor: Actor, username: str | None = None) -
     with uow as repos:
         user_id = None
         if username:
-            user = repos.user_by_name(username)
-            if user is None:
-                raise NotFoundError(f"no user named {username}")
+            user = _user(repos, username)
             user_id = user.id
         return [TokenView(t.id, u, t.name, t.created_at, t.revoked_at) for t, u in repos.api_tokens(user_id)]
 
@@ -410,9 +406,7 @@ def deactivate_user(uow: UnitOfWork, *, username: str, actor: Actor, now: dt.dat
     if not actor.is_admin:
         raise PermissionDeniedError("only admins may deactivate users")
     with uow as repos:
-        user = repos.user_by_name(username)
-        if user is None:
-            raise NotFoundError(f"no user named {username}")
+        user = _user(repos, username)
         if user.username == actor.username:
             raise ValidationError({"username": ["you cannot deactivate yourself"]})
         if not user.is_active:
@@ -437,9 +431,7 @@ def reactivate_user(uow: UnitOfWork, *, username: str, actor: Actor, now: dt.dat
     if not actor.is_admin:
         raise PermissionDeniedError("only admins may reactivate users")
     with uow as repos:
-        user = repos.user_by_name(username)
-        if user is None:
-            raise NotFoundError(f"no user named {username}")
+        user = _user(repos, username)
         if user.is_active:
             raise InvalidStateError(f"{username} is already active")
         user.is_active = True
@@ -484,9 +476,7 @@ def get_user(uow: UnitOfWork, *, username: str, actor: Actor) -> UserView:
     if not actor.is_admin:
         raise PermissionDeniedError("only admins may see user accounts")
     with uow as repos:
-        user = repos.user_by_name(username)
-        if user is None:
-            raise NotFoundError(f"no user named {username}")
+        user = _user(repos, username)
         return _user_view(user, repos.user_roles(user.id))
 
 
@@ -514,9 +504,7 @@ def update_user(
     if not actor.is_admin:
         raise PermissionDeniedError("only admins may change users")
     with uow as repos:
-        user = repos.user_by_name(username)
-        if user is None:
-            raise NotFoundError(f"no user named {username}")
+        user = _user(repos, username)
         current = repos.user_roles(user.id)
         before = _snapshot(user, current)
         roles = current if isinstance(roles, Keep) else roles
@@ -546,9 +534,7 @@ def reset_password(uow: UnitOfWork, *, username: str, password: str, actor: Acto
     if problems:
         raise ValidationError(problems)
     with uow as repos:
-        user = repos.user_by_name(username)
-        if user is None:
-            raise NotFoundError(f"no user named {username}")
+        user = _user(repos, username)
         had_password = user.password_hash is not None
         user.password_hash = _HASHER.hash(password)
         throttle = repos.login_throttle(username)
@@ -577,3 +563,11 @@ def list_roles(uow: UnitOfWork, *, actor: Actor) -> list[RoleView]:
     views = [RoleView(r.name, r.name_zh, r.may, True, tuple(holders.pop(r.name, []))) for r in KNOWN_ROLES]
     views += [RoleView(name, "", "", False, tuple(people)) for name, people in sorted(holders.items())]
     return views
+
+
+def _user(repos: Repositories, username: str) -> m.User:
+    """The user of that name, or NotFoundError naming it."""
+    user = repos.user_by_name(username)
+    if user is None:
+        raise NotFoundError(f"no user named {username}")
+    return user
